@@ -1,0 +1,171 @@
+"""The Faust agents: decode, call the core, send. No decisions are made here.
+
+    wire.stories ─► decode ─► wire.enriched (key shard) ─► cluster ─► wire.assigned (key event id)
+                      │                                                   │
+                      └► wire.dead-letter                                 ▼
+                                      event ─► wire.stories.clustered, wire.events, wire.story-updates
+
+* ``decode`` is stateless and runs over every partition of the input.
+* ``cluster`` runs :class:`ClusterStage` over the profiles / assignments / uri_events tables;
+  its input is keyed by shard so each shard's state lives on one partition (and worker).
+* ``event`` runs :class:`EventStage` over the events table (through a write-behind overlay:
+  outputs are acknowledged by the broker before the state change is written, so a crash can
+  only cause a redelivery with the same ``alert_id``, never a lost alert).
+
+A message the core refuses goes to the dead-letter topic; an unexpected error in a stage is
+logged and dead-lettered too, and the agent goes on with the next message.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+import traceback
+from typing import Any
+
+from .core.models import AssignedStory, EnrichedStory, Rejection
+from .core.pipeline import Rejected, decode_story, enrich
+
+log = logging.getLogger("wirestream.agents")
+
+#: how much of an over-limit message the dead letter keeps (the rest is dropped, ``truncated``)
+DEAD_LETTER_KEEP_BYTES = 64 * 1024
+
+
+def _rfc3339(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
+
+
+def _text_or_base64(data: bytes | None) -> tuple[str | None, str]:
+    if data is None:
+        return None, "none"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(data).decode("ascii"), "base64"
+
+
+def dead_letter_record(
+    key: bytes | None,
+    value: bytes | None,
+    rejection: Rejection,
+    *,
+    topic: str,
+    partition: int | None,
+    offset: int | None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The dead-letter value: the original input (text, or base64 when not UTF-8) and why."""
+    raw = value or b""
+    size = len(raw)
+    truncated = size > DEAD_LETTER_KEEP_BYTES and rejection.reason == "too_large"
+    if truncated:
+        raw = raw[:DEAD_LETTER_KEEP_BYTES]
+    text, encoding = _text_or_base64(raw)
+    if truncated and encoding == "utf-8":
+        pass  # the cut may split a character: decode above succeeded, so it did not
+    key_text, key_encoding = _text_or_base64(key)
+    return {
+        "key": key_text,
+        "key_encoding": key_encoding,
+        "value": text,
+        "encoding": encoding,
+        "size": size,
+        "truncated": truncated,
+        "reason": rejection.reason,
+        "detail": rejection.detail,
+        "field": rejection.field,
+        "source": {"topic": topic, "partition": partition, "offset": offset},
+        "time": _rfc3339(time.time() if now is None else now),
+    }
+
+
+def _internal_error(stage: str, exc: BaseException) -> Rejection:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
+    return Rejection("internal_error", f"{stage}: {type(exc).__name__}: {exc}{where}")
+
+
+def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
+    """Define the three agents on ``app``; returns them by name."""
+    settings = wiring.settings
+    topics = wiring.topics
+    max_bytes = settings.max_message_bytes
+    shard_by = settings.shard_by
+
+    async def dead_letter(message: Any, rejection: Rejection, value: bytes | None = None) -> None:
+        raw_value = message.value if value is None else value
+        if raw_value is not None and not isinstance(raw_value, bytes):
+            raw_value = str(raw_value).encode("utf-8")
+        raw_key = message.key
+        if raw_key is not None and not isinstance(raw_key, bytes):
+            raw_key = str(raw_key).encode("utf-8")
+        record = dead_letter_record(
+            raw_key, raw_value, rejection,
+            topic=message.topic, partition=message.partition, offset=message.offset,
+        )
+        await topics.dead_letter.send(key=raw_key, value=record)
+
+    # ------------------------------------------------------------------ stage 1: decode
+    @app.agent(topics.stories, name="wirestream.decode")
+    async def decode(stream: Any) -> Any:
+        async for event in stream.events():
+            message = event.message
+            try:
+                story = decode_story(message.value or b"", max_bytes=max_bytes, arrival=message.timestamp)
+                enriched = enrich(story, shard_by)
+            except Rejected as refused:
+                await dead_letter(message, refused.rejection)
+                continue
+            except Exception as exc:  # a bug in the core must not stop the stream
+                log.exception("decode stage failed on %s[%s]@%s", message.topic, message.partition, message.offset)
+                await dead_letter(message, _internal_error("decode", exc))
+                continue
+            await topics.enriched.send(key=enriched.shard, value=enriched.to_dict())
+
+    # ------------------------------------------------------------------ stage 2: cluster
+    cluster_stage = wiring.cluster_stage
+
+    @app.agent(topics.enriched, name="wirestream.cluster")
+    async def cluster(stream: Any) -> Any:
+        async for event in stream.events():
+            try:
+                enriched = EnrichedStory.from_dict(event.value)
+                assignment = cluster_stage.process(enriched)
+            except Exception as exc:
+                log.exception("cluster stage failed on %s[%s]@%s", event.message.topic,
+                              event.message.partition, event.message.offset)
+                await dead_letter(event.message, _internal_error("cluster", exc))
+                continue
+            assigned = AssignedStory(enriched, assignment)
+            await topics.assigned.send(key=assignment.event_id, value=assigned.to_dict())
+
+    # ------------------------------------------------------------------ stage 3: event
+    event_stage = wiring.event_stage
+    overlay = wiring.events_overlay
+
+    @app.agent(topics.assigned, name="wirestream.event")
+    async def event_state(stream: Any) -> Any:
+        async for event in stream.events():
+            overlay.discard()
+            try:
+                assigned = AssignedStory.from_dict(event.value)
+                result = event_stage.process(assigned)
+            except Exception as exc:
+                overlay.discard()
+                log.exception("event stage failed on %s[%s]@%s", event.message.topic,
+                              event.message.partition, event.message.offset)
+                await dead_letter(event.message, _internal_error("event", exc))
+                continue
+            event_id = assigned.assignment.event_id
+            pending = [await topics.clustered.send(key=event_id, value=result.clustered)]
+            if result.event is not None:
+                pending.append(await topics.events.send(key=event_id, value=result.event))
+            if result.alert is not None:
+                pending.append(await topics.story_updates.send(key=event_id, value=result.alert))
+            for fut in pending:  # acknowledged by the broker before the state is written
+                await fut
+            overlay.flush()
+
+    return {"decode": decode, "cluster": cluster, "event": event_state}

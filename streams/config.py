@@ -1,0 +1,117 @@
+"""Configuration, read once from ``WIRESTREAM_*`` environment variables (and CLI flags).
+
+``Settings.from_env()`` is the only place the environment is read; everything else receives a
+``Settings`` (or the part of it it needs) as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Mapping
+
+ENV_PREFIX = "WIRESTREAM_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value wirestream cannot use; the message says which and why."""
+
+
+def _as_int(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a whole number") from None
+
+
+def _as_float(name: str, raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a number") from None
+
+
+def _as_bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true/false")
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Kafka and Faust
+    broker: str = "kafka://127.0.0.1:9092"
+    store: str = "memory://"
+    web_port: int = 6066
+    web_host: str = "127.0.0.1"
+    data_dir: Path = Path("wirestream-data")
+    topic_prefix: str = "wire."
+    partitions: int = 8
+    replication_factor: int = 1
+    app_id: str = "wirestream"
+    max_message_bytes: int = 1024 * 1024
+    # Security (SASL / TLS); secrets are never logged
+    security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
+    sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
+    sasl_username: str | None = None
+    sasl_password: str | None = field(default=None, repr=False)
+    ssl_cafile: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    # Core behaviour
+    shard_by: str = "lang"  # "lang": cluster per language; "none": one shard, cross-lingual
+    event_window_days: float = 3.0
+    # Alert delivery
+    webhooks: tuple[str, ...] = ()
+    webhook_secret: str | None = field(default=None, repr=False)
+    webhook_config: str | None = None
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 8
+
+    def topic(self, name: str) -> str:
+        """Full topic name for a logical name: ``topic("stories")`` -> ``wire.stories``."""
+        return f"{self.topic_prefix}{name}"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``WIRESTREAM_<FIELD>`` variables; explicit overrides (CLI flags) win."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(ENV_PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            default = f.default
+            if isinstance(default, bool):
+                values[f.name] = _as_bool(f.name, raw)
+            elif isinstance(default, int):
+                values[f.name] = _as_int(f.name, raw)
+            elif isinstance(default, float):
+                values[f.name] = _as_float(f.name, raw)
+            elif isinstance(default, Path):
+                values[f.name] = Path(raw)
+            elif isinstance(default, tuple):
+                values[f.name] = tuple(u.strip() for u in raw.split(",") if u.strip())
+            else:
+                values[f.name] = raw
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def check(self) -> None:
+        if self.partitions < 1:
+            raise ConfigError(f"partitions must be at least 1, got {self.partitions}")
+        if self.max_message_bytes < 1024:
+            raise ConfigError("max_message_bytes must be at least 1024")
+        if self.shard_by not in {"lang", "none"}:
+            raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
+        if self.event_window_days <= 0:
+            raise ConfigError("event_window_days must be positive")

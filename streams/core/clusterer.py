@@ -1,0 +1,317 @@
+"""Online event clustering (Miranda et al., EMNLP 2018, simplified): one story at a time, a story
+joins the best-matching live event of its shard or founds a new one.
+
+* **Features** (``features.py``): TF-IDF vectors of all text and of the headline, folded name
+  tokens, normalized figures. IDF = background (``wordfreq``) blended with the shard's running
+  event frequencies (``termstats.py``), so weights are sensible from the first story on.
+* **Score**: a logistic combination of body cosine, headline cosine, headline-vs-event cosine,
+  names cosine, shared figures, and the event's recency (decay in days), fitted once on part of
+  the dev data (weights below; one configuration for every stream).
+* **Candidates**: an inverted index (term -> live events, most recently updated last) queried with
+  the story's rarest terms; very long posting lists are read only for their most recent events,
+  so the cost per story does not grow with the number of live events.
+* **State**: each event's profile is a small JSON-able dict in ``profiles`` (a Faust table
+  online) holding its top-K weighted terms, names and figures as parallel lists (weights as small
+  integers), its story count, last update and an update sequence number. The index, the heap of
+  expiry times and the term frequencies are caches derived from the profiles
+  (``rebuild_index``), and rebuilding them gives exactly the same decisions.
+* **Expiry**: an event untouched for ``window_seconds`` of stream time (the latest story time
+  seen in its shard) leaves the index and ``profiles``; expiry is lazy, from a heap, amortized.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+from . import termstats
+from .features import StoryFeatures, extract
+from .models import EnrichedStory
+
+__all__ = ["Clusterer", "ClusterConfig", "DEFAULT_CONFIG", "pair_features", "FEATURE_NAMES"]
+
+FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "bias")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    # profile size (top-K kept per event)
+    k_body: int = 48
+    k_head: int = 24
+    k_names: int = 24
+    k_numbers: int = 16
+    quant: float = 200.0  # weights stored as round(w * quant) (ints, JSON-compact)
+    # index
+    k_index: int = 24  # body terms of an event put in the index (its heaviest)
+    query_terms: int = 16  # story terms used to look up candidates (its rarest)
+    posting_cap: int = 128  # at most this many most-recent events read per posting list
+    candidates: int = 24  # events scored in full
+    min_idf: float = 1.0  # terms below this weight are ignored (function words)
+    # score: logistic regression weights over FEATURE_NAMES (fitted on the tune half of the dev data)
+    weights: tuple[float, ...] = (6.0, 3.0, 2.0, 3.0, 0.8, -5.0)
+    threshold: float = 0.5  # join when the probability reaches this
+    decay_per_day: float = 1.5  # logit penalty per day since the event's last story
+    number_cap: int = 3
+
+
+DEFAULT_CONFIG = ClusterConfig()
+
+
+def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEFAULT_CONFIG) -> list[float]:
+    """Similarity features between a story and an event profile (order: FEATURE_NAMES)."""
+    body = _cos_lists(sf.body, p["b"], p["bw"])
+    head = _cos_lists(sf.head, p["h"], p["hw"])
+    head_body = _cos_lists(sf.head, p["b"], p["bw"])
+    names = _cos_lists(sf.names, p["e"], p["ew"])
+    nums = p["x"]
+    shared = sum(1 for x in sf.numbers if x in nums) if nums and sf.numbers else 0
+    return [body, head, head_body, names, float(min(shared, cfg.number_cap)), 1.0]
+
+
+def _cos_lists(v: dict[str, float], terms: list[str], weights: list[int]) -> float:
+    if not v or not terms:
+        return 0.0
+    dot = 0.0
+    nn = 0
+    get = v.get
+    for t, w in zip(terms, weights):
+        nn += w * w
+        x = get(t)
+        if x is not None:
+            dot += x * w
+    return dot / math.sqrt(nn) if nn else 0.0
+
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _merge_top(terms: list[str], weights: list[int], vec: dict[str, float], quant: float, k: int
+               ) -> tuple[list[str], list[int]]:
+    acc: dict[str, int] = dict(zip(terms, weights))
+    for t, x in vec.items():
+        q = int(round(x * quant))
+        if q > 0:
+            acc[t] = acc.get(t, 0) + q
+    top = sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return [t for t, _ in top], [w for _, w in top]
+
+
+class _ShardState:
+    """In-memory caches for one shard (derived from the profiles)."""
+
+    __slots__ = ("postings", "df", "n", "heap", "now")
+
+    def __init__(self) -> None:
+        self.postings: dict[str, dict[str, None]] = {}  # term -> {event_id: None}, oldest update first
+        self.df: dict[str, int] = {}  # term -> live events whose profile holds it (body terms)
+        self.n = 0  # live events
+        self.heap: list[tuple[float, int, str]] = []  # (last update time, seq, event_id)
+        self.now = float("-inf")  # latest story time seen
+
+
+class Clusterer:
+    def __init__(self, profiles: MutableMapping[str, dict[str, Any]], *, window_seconds: float,
+                 config: ClusterConfig = DEFAULT_CONFIG) -> None:
+        self.profiles = profiles
+        self.window_seconds = float(window_seconds)
+        self.cfg = config
+        self._shards: dict[str, _ShardState] = {}
+        self._indexed: dict[str, tuple[str, ...]] = {}  # event_id -> terms it is posted under
+        self._seq = 0
+        self.rebuild_index()
+
+    # --- caches ------------------------------------------------------------------------------
+
+    def rebuild_index(self) -> None:
+        """Rebuild the index, heaps and frequencies from ``profiles`` (after recovery)."""
+        self._shards = {}
+        self._indexed = {}
+        items = sorted(self.profiles.items(), key=lambda kv: (kv[1].get("q", 0), kv[0]))
+        self._seq = max((p.get("q", 0) for _, p in items), default=0)
+        for event_id, p in items:
+            st = self._shard(p["shard"])
+            st.now = max(st.now, p["last"])
+            self._post(st, event_id, p, None)
+            heapq.heappush(st.heap, (p["last"], p.get("q", 0), event_id))
+        for shard, st in sorted(self._shards.items()):
+            self._expire(shard, st)
+
+    def _shard(self, shard: str) -> _ShardState:
+        st = self._shards.get(shard)
+        if st is None:
+            st = self._shards[shard] = _ShardState()
+        return st
+
+    def _index_terms(self, p: dict[str, Any]) -> tuple[str, ...]:
+        terms = list(p["b"][: self.cfg.k_index])
+        seen = set(terms)
+        for t in p["e"]:
+            if t not in seen:
+                seen.add(t)
+                terms.append(t)
+        return tuple(terms)
+
+    def _post(self, st: _ShardState, event_id: str, p: dict[str, Any], old: dict[str, Any] | None) -> None:
+        """(Re)post an event under its index terms, as the most recently updated; update frequencies."""
+        new_terms = self._index_terms(p)
+        old_terms = self._indexed.get(event_id, ())
+        for t in old_terms:
+            d = st.postings.get(t)
+            if d is not None:
+                d.pop(event_id, None)
+                if not d:
+                    del st.postings[t]
+        for t in new_terms:
+            d = st.postings.get(t)
+            if d is None:
+                d = st.postings[t] = {}
+            d[event_id] = None
+        self._indexed[event_id] = new_terms
+        if old is None:
+            st.n += 1
+        else:
+            for t in old["b"]:
+                c = st.df.get(t, 0) - 1
+                if c > 0:
+                    st.df[t] = c
+                else:
+                    st.df.pop(t, None)
+        for t in p["b"]:
+            st.df[t] = st.df.get(t, 0) + 1
+
+    def _unpost(self, st: _ShardState, event_id: str, p: dict[str, Any]) -> None:
+        for t in self._indexed.pop(event_id, ()):
+            d = st.postings.get(t)
+            if d is not None:
+                d.pop(event_id, None)
+                if not d:
+                    del st.postings[t]
+        for t in p["b"]:
+            c = st.df.get(t, 0) - 1
+            if c > 0:
+                st.df[t] = c
+            else:
+                st.df.pop(t, None)
+        st.n -= 1
+
+    def _expire(self, shard: str, st: _ShardState) -> None:
+        horizon = st.now - self.window_seconds
+        heap = st.heap
+        while heap and heap[0][0] < horizon:
+            last, q, event_id = heapq.heappop(heap)
+            p = self.profiles.get(event_id)
+            if p is None or p.get("q", 0) != q or p["shard"] != shard:
+                continue  # stale heap entry: the event was updated since (or is gone)
+            self._unpost(st, event_id, p)
+            del self.profiles[event_id]
+
+    def _advance(self, shard: str, now: float) -> _ShardState:
+        st = self._shard(shard)
+        if now > st.now:
+            st.now = now
+            self._expire(shard, st)
+        return st
+
+    # --- features ----------------------------------------------------------------------------
+
+    def features(self, story: EnrichedStory, st: _ShardState | None = None) -> StoryFeatures:
+        if st is None:
+            st = self._shard(story.shard)
+        lang = story.lang
+        df, n = st.df, st.n
+
+        def term_idf(lower: str, folded: str) -> float:
+            return termstats.idf(termstats.background_df(lower, lang), df.get(folded, 0), n)
+
+        def zipf(lower: str) -> float:
+            return termstats.background_zipf(lower, lang)
+
+        return extract(story.headline, story.sentences, term_idf, zipf, min_idf=self.cfg.min_idf)
+
+    # --- decisions ---------------------------------------------------------------------------
+
+    def candidates(self, sf: StoryFeatures, st: _ShardState) -> list[str]:
+        """Live events sharing the story's rarest terms, best approximate overlap first."""
+        cfg = self.cfg
+        query: dict[str, float] = {}
+        for t, x in sf.body.items():
+            query[t] = x
+        for t, x in sf.names.items():
+            query[t] = query.get(t, 0.0) + x
+        terms = sorted(query, key=lambda t: (-sf.idf.get(t, 0.0), t))[: cfg.query_terms]
+        acc: dict[str, float] = {}
+        for t in terms:
+            d = st.postings.get(t)
+            if not d:
+                continue
+            w = query[t] * sf.idf.get(t, 1.0)
+            it = reversed(d) if len(d) <= cfg.posting_cap else islice(reversed(d), cfg.posting_cap)
+            for event_id in it:
+                acc[event_id] = acc.get(event_id, 0.0) + w
+        if len(acc) <= cfg.candidates:
+            return sorted(acc, key=lambda e: (-acc[e], e))
+        return [e for _, e in heapq.nsmallest(cfg.candidates, ((-s, e) for e, s in acc.items()))]
+
+    def score(self, sf: StoryFeatures, p: dict[str, Any], now: float) -> float:
+        f = pair_features(sf, p, self.cfg)
+        z = sum(w * x for w, x in zip(self.cfg.weights, f))
+        dt_days = max(0.0, now - p["last"]) / 86400.0
+        z -= self.cfg.decay_per_day * dt_days
+        return _sigmoid(z)
+
+    def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:
+        st = self._advance(story.shard, now)
+        sf = self.features(story, st)
+        best, best_score = None, 0.0
+        for event_id in self.candidates(sf, st):
+            p = self.profiles.get(event_id)
+            if p is None:
+                continue
+            s = self.score(sf, p, now)
+            if s > best_score or (s == best_score and best is not None and event_id < best):
+                best, best_score = event_id, s
+        if best is not None and best_score >= self.cfg.threshold:
+            return best, best_score
+        return None, best_score
+
+    def add(self, event_id: str, story: EnrichedStory, now: float) -> None:
+        cfg = self.cfg
+        st = self._advance(story.shard, now)
+        sf = self.features(story, st)
+        old = self.profiles.get(event_id)
+        if old is not None and old["shard"] != story.shard:
+            # A new version of a known uri whose language (shard) changed: the event stays in its shard.
+            st = self._shard(old["shard"])
+        base = old or {"b": [], "bw": [], "h": [], "hw": [], "e": [], "ew": [], "x": [], "xc": [], "n": 0}
+        b, bw = _merge_top(base["b"], base["bw"], sf.body, cfg.quant, cfg.k_body)
+        h, hw = _merge_top(base["h"], base["hw"], sf.head, cfg.quant, cfg.k_head)
+        e, ew = _merge_top(base["e"], base["ew"], sf.names, cfg.quant, cfg.k_names)
+        xs = dict(zip(base["x"], base["xc"]))
+        for x in sf.numbers:
+            xs[x] = xs.get(x, 0) + 1
+        top_x = sorted(xs.items(), key=lambda kv: (-kv[1], kv[0]))[: cfg.k_numbers]
+        self._seq += 1
+        last = max(now, old["last"]) if old is not None else now
+        p = {
+            "shard": old["shard"] if old is not None else story.shard,
+            "n": base["n"] + 1,
+            "first": old["first"] if old is not None else now,
+            "last": last,
+            "q": self._seq,
+            "b": b, "bw": bw, "h": h, "hw": hw, "e": e, "ew": ew,
+            "x": [x for x, _ in top_x], "xc": [c for _, c in top_x],
+        }
+        if old is not None and event_id in self._indexed:
+            self._post(st, event_id, p, old)
+        else:
+            self._post(st, event_id, p, None)
+        self.profiles[event_id] = p
+        heapq.heappush(st.heap, (last, self._seq, event_id))

@@ -1,0 +1,252 @@
+"""Story features for event clustering: weighted tokens, names and numbers.
+
+Everything here is a pure function of the text (plus a term-weight callable), deterministic and
+language-robust:
+
+* **tokens**: Unicode word runs, lowercased, *folded* (diacritics stripped; Cyrillic and Greek
+  transliterated to Latin) so that names spelled alike match across languages; numbers are kept
+  apart. Scripts written without spaces (Han, kana, Thai...) are cut into character bigrams.
+* **names**: capitalized tokens that are not merely sentence-initial (or are rare words even
+  there), in headline and body: a robust multilingual stand-in for named entities.
+* **numbers**: figures normalized across conventions (``1,500`` = ``1.500`` = ``1500``,
+  ``1,5`` = ``1.5``); one-digit figures are left out (too common to mean anything).
+
+Weights are TF-IDF (sublinear TF), L2-normalized per vector; the IDF comes from the caller (see
+``termstats`` and ``clusterer.TermWeights``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = [
+    "StoryFeatures", "fold", "tokenize", "extract_numbers", "extract_names", "extract", "cosine",
+    "norm_vector",
+]
+
+# --- folding -----------------------------------------------------------------------------------
+
+_CYRILLIC = {
+    "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh", "з": "z",
+    "и": "i", "й": "i", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r",
+    "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts", "ч": "ch", "ш": "sh",
+    "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu", "я": "ya", "і": "i", "ї": "i",
+    "є": "ye", "ґ": "g", "ў": "u", "ј": "j", "љ": "lj", "њ": "nj", "ћ": "c", "ђ": "dj", "џ": "dz",
+    "ѓ": "gj", "ќ": "kj", "ѕ": "dz",
+}
+_GREEK = {
+    "α": "a", "β": "v", "γ": "g", "δ": "d", "ε": "e", "ζ": "z", "η": "i", "θ": "th", "ι": "i",
+    "κ": "k", "λ": "l", "μ": "m", "ν": "n", "ξ": "x", "ο": "o", "π": "p", "ρ": "r", "σ": "s",
+    "ς": "s", "τ": "t", "υ": "y", "φ": "f", "χ": "ch", "ψ": "ps", "ω": "o",
+}
+_SPECIAL = {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ł": "l", "ı": "i", "þ": "th", "ð": "d"}
+_TRANSLIT = str.maketrans({**_CYRILLIC, **_GREEK, **_SPECIAL})
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Lowercase, strip diacritics, transliterate Cyrillic/Greek: ``Mišustin``/``Мишустин`` -> ``mishustin``."""
+    w = word.lower()
+    if w.isascii():
+        return w
+    w = unicodedata.normalize("NFKD", w)
+    w = "".join(ch for ch in w if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", w.translate(_TRANSLIT))
+
+
+# --- tokens ------------------------------------------------------------------------------------
+
+# Words: letters/marks (apostrophes inside words split them: "Fauci's" -> "Fauci", "s").
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
+# Scripts written without spaces between words: cut them into character bigrams.
+_NOSPACE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
+_SENT_BOUNDARY = re.compile(r"(?:^|[.!?:;\"“”«»()\[\]—–-]\s*)$")
+
+
+def _bigrams(run: str) -> list[str]:
+    if len(run) <= 2:
+        return [run]
+    return [run[i:i + 2] for i in range(len(run) - 1)]
+
+
+def tokenize(text: str) -> list[tuple[str, int]]:
+    """Word tokens as (surface form, start offset); space-less scripts as character bigrams."""
+    out: list[tuple[str, int]] = []
+    for m in _WORD.finditer(text):
+        w = m.group()
+        if _NOSPACE.search(w):
+            out.extend((b, m.start()) for b in _bigrams(w))
+        else:
+            out.append((w, m.start()))
+    return out
+
+
+def _normalize_number(raw: str) -> str | None:
+    parts = re.split(r"[.,]", raw)
+    if len(parts) == 1:
+        s = raw
+    elif len(parts[-1]) == 3 and len(parts[0]) <= 3:
+        s = "".join(parts)  # thousands separators: 1,500 / 1.500 / 3,000,000
+    else:
+        s = "".join(parts[:-1]) + "." + parts[-1]  # decimal: 1.5 / 1,5
+    s = s.lstrip("0") or "0"
+    if "." in s:
+        s = s.rstrip("0").rstrip(".")
+        if s.startswith("."):
+            s = "0" + s
+    digits = s.replace(".", "")
+    if len(digits) < 2:
+        return None
+    return s
+
+
+def extract_numbers(text: str) -> list[str]:
+    out = []
+    for m in _NUMBER.finditer(text):
+        n = _normalize_number(m.group())
+        if n is not None:
+            out.append(n)
+    return out
+
+
+COMMON_ZIPF = 3.8  # a capitalized sentence start this frequent is a common word, not a name
+FUNCTION_ZIPF = 5.8  # mid-sentence capitals this frequent ("The", "I") are not names
+
+
+def _is_capitalized(word: str) -> bool:
+    return word[:1].isupper() and not _NOSPACE.match(word)
+
+
+def _sentence_initial(text: str, start: int) -> bool:
+    return _SENT_BOUNDARY.search(text[max(0, start - 3):start]) is not None
+
+
+def extract_names(
+    text: str, tokens: list[tuple[str, int]], zipf: Callable[[str], float], *, title_case: bool = False
+) -> list[str]:
+    """Folded name tokens: capitalized words that are not just capitalized common words.
+
+    A sentence-initial word (or any word of a title-cased headline) counts only when it is not a
+    common word of the language; mid-sentence capitals count unless the word is a function word.
+    """
+    out = []
+    for w, start in tokens:
+        if len(w) < 2 or not _is_capitalized(w):
+            continue
+        z = zipf(w.lower())
+        if (title_case or _sentence_initial(text, start)) and z >= COMMON_ZIPF:
+            continue
+        if z >= FUNCTION_ZIPF:
+            continue
+        out.append(fold(w))
+    return out
+
+
+def _title_cased(tokens: list[tuple[str, int]]) -> bool:
+    words = [w for w, _ in tokens if len(w) > 3]
+    if len(words) < 3:
+        return False
+    return sum(1 for w in words if w[:1].isupper()) >= 0.6 * len(words)
+
+
+# --- vectors -----------------------------------------------------------------------------------
+
+Vector = dict[str, float]
+
+
+def norm_vector(v: dict[str, float]) -> Vector:
+    n = math.sqrt(sum(x * x for x in v.values()))
+    if n <= 0.0:
+        return {}
+    return {k: x / n for k, x in v.items()}
+
+
+def cosine(a: Vector, b: Vector) -> float:
+    if len(a) > len(b):
+        a, b = b, a
+    return sum(x * b.get(k, 0.0) for k, x in a.items())
+
+
+def _tfidf(counts: dict[str, int], weight: Callable[[str], float]) -> Vector:
+    return norm_vector({t: (1.0 + math.log(c)) * weight(t) for t, c in counts.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class StoryFeatures:
+    body: Vector  # all text (headline + body) tokens, L2-normalized TF-IDF
+    head: Vector  # headline tokens
+    names: Vector  # name tokens
+    numbers: tuple[str, ...]  # distinct normalized figures, sorted
+    idf: dict[str, float]  # idf of every term above (for candidate search)
+
+
+def _count(items: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for x in items:
+        out[x] = out.get(x, 0) + 1
+    return out
+
+
+def extract(
+    headline: str,
+    sentences: Iterable[str],
+    term_idf: Callable[[str, str], float],
+    zipf: Callable[[str], float],
+    *,
+    min_idf: float = 0.5,
+    max_sentences: int = 40,
+) -> StoryFeatures:
+    """Features of one story.
+
+    ``term_idf(lower_surface, folded)`` gives a term's weight; terms whose idf is below ``min_idf``
+    (function words) are dropped. ``zipf(lower)`` is the background Zipf frequency of a lowercase
+    word in the story's language (used to tell names from capitalized sentence starts).
+    """
+    idf: dict[str, float] = {}
+
+    def weighted(tokens: list[tuple[str, int]]) -> list[str]:
+        out = []
+        for w, _ in tokens:
+            if len(w) < 2 and not _NOSPACE.match(w):
+                continue
+            f = fold(w)
+            x = idf.get(f)
+            if x is None:
+                x = term_idf(w.lower(), f)
+                idf[f] = x
+            if x >= min_idf:
+                out.append(f)
+        return out
+
+    head_tokens = tokenize(headline)
+    body_text = list(sentences)[:max_sentences]
+    head_terms = weighted(head_tokens)
+    all_terms = list(head_terms)
+    names = extract_names(headline, head_tokens, zipf, title_case=_title_cased(head_tokens))
+    numbers = extract_numbers(headline)
+    for s in body_text:
+        toks = tokenize(s)
+        all_terms.extend(weighted(toks))
+        names.extend(extract_names(s, toks, zipf))
+        numbers.extend(extract_numbers(s))
+
+    def w(t: str) -> float:
+        x = idf.get(t)
+        if x is None:
+            x = term_idf(t, t)
+            idf[t] = x
+        return x
+
+    return StoryFeatures(
+        body=_tfidf(_count(all_terms), w),
+        head=_tfidf(_count(head_terms), w),
+        names=_tfidf(_count(names), w),
+        numbers=tuple(sorted(set(numbers))),
+        idf=idf,
+    )

@@ -1,0 +1,142 @@
+"""Input validation: raw message bytes -> ``Story``, or a ``Rejected`` that says what and why.
+
+The JSON Schema in ``schemas/story.schema.json`` is the contract; it is compiled once. Both the
+plain form and IPTC ninjs 2.x (``headlines[0].value``, ``bodies[0].value``, string ``version``)
+map to the same ``Story``.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+
+from .models import Rejection, Story
+
+
+class Rejected(Exception):
+    """A message that cannot become a story; ``rejection`` goes to the dead-letter topic."""
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection.detail)
+        self.rejection = rejection
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    """One of the public JSON Schemas shipped with the package (``story``, ``event``, ...)."""
+    text = resources.files("streams").joinpath("schemas", f"{name}.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+@lru_cache(maxsize=None)
+def validator(name: str) -> Draft202012Validator:
+    schema = load_schema(name)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def _path(error: ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    return ".".join(parts) if parts else "(document)"
+
+
+def _describe(error: ValidationError) -> Rejection:
+    """Name the field and the rule it broke, in words a feed engineer can act on."""
+    if error.validator == "anyOf" and not error.absolute_path:
+        return Rejection("schema", "body_text: required — a story needs non-empty body_text "
+                         "(or ninjs bodies[0].value)", "body_text")
+    field = _path(error)
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        field = missing if field == "(document)" else f"{field}.{missing}"
+        return Rejection("schema", f"{field}: required", field)
+    rule = error.validator
+    if rule in {"minLength", "pattern"} and isinstance(error.instance, str) and not error.instance.strip():
+        return Rejection("schema", f"{field}: must not be empty", field)
+    return Rejection("schema", f"{field}: {rule} — {error.message}", field)
+
+
+def parse_time(value: str) -> float:
+    """RFC 3339 -> UNIX seconds. Naive times are taken as UTC."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
+def format_time(seconds: float) -> str:
+    """UNIX seconds -> RFC 3339 UTC with a Z, to the second."""
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _first_value(items: Any) -> str:
+    if isinstance(items, list) and items and isinstance(items[0], dict):
+        value = items[0].get("value")
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+def story_from_document(doc: Any, *, arrival: float) -> Story:
+    """A decoded JSON document -> ``Story`` (raises ``Rejected``)."""
+    if not isinstance(doc, dict):
+        raise Rejected(Rejection("schema", f"(document): type — expected a JSON object, got {type(doc).__name__}"))
+    errors = list(validator("story").iter_errors(doc))
+    if errors:
+        raise Rejected(_describe(best_match(errors)))
+    body = doc.get("body_text") or _first_value(doc.get("bodies"))
+    headline = doc.get("headline") or _first_value(doc.get("headlines")) or ""
+    version = int(doc.get("version", 1))
+    if version < 1:
+        raise Rejected(Rejection("schema", "version: minimum — must be at least 1", "version"))
+    created = doc.get("versioncreated")
+    if created:
+        try:
+            when = parse_time(created)
+        except ValueError:
+            raise Rejected(Rejection("schema", f"versioncreated: format — {created!r} is not an RFC 3339 date-time",
+                                     "versioncreated")) from None
+    else:
+        when = arrival
+    source = doc.get("source")
+    if not source:
+        infosources = doc.get("infosources")
+        if isinstance(infosources, list) and infosources and isinstance(infosources[0], dict):
+            source = infosources[0].get("name")
+        source = source or doc.get("copyrightholder")
+    return Story(
+        uri=doc["uri"].strip(),
+        body_text=body,
+        version=version,
+        headline=headline.strip(),
+        versioncreated=when,
+        language_hint=(doc.get("language") or None),
+        source=source or None,
+        url=doc.get("url") or None,
+    )
+
+
+def decode_story(raw: bytes | str, *, max_bytes: int = 1024 * 1024, arrival: float) -> Story:
+    """Raw message value -> ``Story``; every refusal is a ``Rejected`` with a reason."""
+    data = raw.encode("utf-8") if isinstance(raw, str) else raw
+    if data is None or len(data) == 0:
+        raise Rejected(Rejection("empty", "empty message"))
+    if len(data) > max_bytes:
+        raise Rejected(Rejection("too_large", f"message is {len(data)} bytes, over the limit of {max_bytes}"))
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Rejected(Rejection("not_utf8", f"not UTF-8: {exc.reason} at byte {exc.start}")) from None
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise Rejected(Rejection("not_json", f"not JSON: {exc}")) from None
+    return story_from_document(doc, arrival=arrival)
