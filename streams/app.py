@@ -126,8 +126,8 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
     topics = declare_topics(app, settings)
 
     def table(name: str) -> Any:
-        return app.Table(name, key_type=str, value_serializer=JSON_CODEC, partitions=settings.partitions,
-                         help=f"wirestream {name}")
+        schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer=JSON_CODEC)
+        return app.Table(name, schema=schema, partitions=settings.partitions, help=f"wirestream {name}")
 
     profiles = table("profiles")
     assignments = table("assignments")

@@ -45,14 +45,14 @@ MAX_CHARS = 700
 #: Fewer letters than this (in the deciding script) is too little evidence for the model.
 MIN_LETTERS = 4
 #: Below this (restricted, refined) model probability the answer is "und" (or the hint).
-MIN_PROB = 0.55
+MIN_PROB = 0.5
 #: Fewer letters than this and a model answer also needs a higher probability.
 SHORT_LETTERS = 12
 MIN_PROB_SHORT = 0.8
 #: The hint wins when the model gives it at least this share of the top probability.
 HINT_RATIO = 0.25
 #: Weight of the model's log-probability against the letter/word evidence in a group.
-MODEL_WEIGHT = 0.35
+MODEL_WEIGHT = 0.25
 #: Floor for model probabilities inside a group (langdetect's 0.0 / 1e-30 are not certainty).
 PROB_FLOOR = 1e-6
 #: Log-likelihood bonus for each function word of a language found in the text.
@@ -162,7 +162,7 @@ _MODEL_SCRIPT_LANGS: dict[str, frozenset[str]] = {
 }
 #: Scripts that carry more information per letter than Latin, and that, when mixed with Latin,
 #: are nearly always the text's own language (Latin being brand names, URLs, English menus).
-_LATIN_DISCOUNT = 3.0
+_LATIN_DISCOUNT = 4.0
 
 
 @lru_cache(maxsize=8192)

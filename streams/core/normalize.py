@@ -217,13 +217,11 @@ def clean_story(headline: str, body_text: str) -> CleanText:
     sentences: list[str] = []
     for para in _paragraphs(normalize_text(body_text)):
         stripped = _INLINE_CREDIT.sub("", para).strip()
-        if stripped != para:
+        if not stripped or is_debris_line(stripped):
             debris.append(para)
-            if not stripped:
-                continue
-        if is_debris_line(stripped):
-            debris.append(stripped)
             continue
+        if stripped != para:
+            debris.append(para[len(stripped):].strip() if para.startswith(stripped) else para)
         para = _strip_dateline(stripped, debris)
         tail = _TRAILING_AGENCY.search(para)
         if tail is not None:

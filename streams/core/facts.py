@@ -1,0 +1,256 @@
+"""Sentence-level facts: the names, figures and key terms a sentence states.
+
+A fact is one normalized sentence. ``analyze`` turns it into comparable keys:
+
+* **terms** — content words, lowercased, stop words dropped (the language's most frequent words
+  from ``wordfreq``), lightly stemmed by prefix truncation so inflections match
+  ("agreements"/"agreement", "countries"/"country"), each weighted by how rare it is (Zipf
+  frequency): a rare word says more than a common one. Scripts without spaces (Han, kana, Thai...)
+  give character bigrams instead.
+* **names** — runs of capitalized tokens (Latin, Cyrillic, Greek...; a sentence-initial word
+  counts only when it is not a common word); their tokens are terms too, weighted at least
+  ``NAME_WEIGHT``. Scripts without case have no names, only terms.
+* **figures** — numbers normalized to comparable keys: "US$190 billion", "$190 billion" and
+  "190bn" all give ``1.9e+11``; "40%" and "40 per cent" give ``40%``; "23rd" gives ``23``.
+
+Each term and figure also records the clause (comma/semicolon/bracket-delimited span) it sits in,
+so novelty can tell a new clause glued onto a known sentence from a paraphrase.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+__all__ = ["Term", "Figure", "Fact", "analyze", "is_substantive", "NAME_WEIGHT"]
+
+NAME_WEIGHT = 0.7  # minimum weight of a name token
+_MIN_WEIGHT = 0.15
+_STOP_TOP_N = 110  # the language's most frequent words are stop words
+_COMMON_ZIPF = 4.0  # a sentence-initial capitalized word more common than this is not a name
+
+# Calendar words say when, not what: weak evidence of novelty (a few languages; others fall back
+# to their Zipf weight).
+_CALENDAR = frozenset("""
+monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
+january february march april may june july august september october november december
+montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz juni juli oktober dezember
+lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril mai juin juillet août
+septembre octobre novembre décembre lunes martes miércoles jueves viernes sábado domingo enero febrero
+marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre
+понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье января февраля
+марта апреля мая июня июля августа сентября октября ноября декабря
+""".split())
+
+_SCALE = {
+    "thousand": 1e3, "k": 1e3, "тыс": 1e3,
+    "million": 1e6, "millions": 1e6, "mln": 1e6, "mn": 1e6, "m": 1e6, "mio": 1e6, "millones": 1e6,
+    "millón": 1e6, "millon": 1e6, "milhões": 1e6, "milioni": 1e6, "млн": 1e6,
+    "billion": 1e9, "billions": 1e9, "bn": 1e9, "b": 1e9, "milliard": 1e9, "milliards": 1e9,
+    "mrd": 1e9, "млрд": 1e9,
+    "trillion": 1e12, "tn": 1e12, "trillions": 1e12,
+    "crore": 1e7, "lakh": 1e5,
+}
+
+_NUMBER = re.compile(
+    r"""(?<![\w.,])
+    (?P<cur>(?:US|USD|AU|A|C|CA|NZ|HK|S|R)?[$\u20ac\u00a3\u00a5\u20b9\u20bd\u20a9]\s?
+        |(?:USD|EUR|GBP|JPY|CNY|RMB|INR|Rs\.?)\s?)?
+    (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)
+    (?:st|nd|rd|th)?
+    (?:(?P<att>bn|mn|tn|m|b|k)\b
+      |\s?(?P<scale>thousand|millions?|mln|billions?|trillions?|milliards?|mio|mrd|millones|mill[oó]n|milh[õo]es|milioni|crore|lakh
+          |миллиард\w*|миллион\w*|млрд|млн|тыс)\b\.?)?
+    (?:\s?(?P<pct>%|per\s?cent\b|percent\b|pct\b|por\s?ciento|pour\s?cent|prozent|процент\w*))?
+    """,
+    re.VERBOSE | re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)*")
+_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s-\s|\"")
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
+
+_PREFIX_LEN = {"ru": 5, "uk": 5, "bg": 5, "mk": 5, "sr": 5, "sh": 5, "hr": 5, "bs": 5, "pl": 5, "cs": 5,
+               "sk": 5, "sl": 5, "fi": 5, "et": 5, "hu": 5, "tr": 5, "lt": 5, "lv": 5, "ko": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    key: str  # stemmed, lowercased
+    surface: str  # as written (lowercased unless a name)
+    weight: float  # 0..1, rarer is heavier
+    clause: int
+    name: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    key: str  # comparable value: "1.9e+11", "40%", "2022"
+    surface: str  # as written: "US$190 billion"
+    clause: int
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    text: str
+    terms: tuple[Term, ...]  # unique by key, in order of appearance
+    figures: tuple[Figure, ...]  # unique by key
+    names: tuple[tuple[str, tuple[str, ...]], ...]  # (name phrase, its term keys)
+
+    @property
+    def keys(self) -> frozenset[str]:
+        return frozenset(t.key for t in self.terms)
+
+    @property
+    def weight(self) -> float:
+        return sum(t.weight for t in self.terms)
+
+    def to_known(self) -> dict[str, object]:
+        """The compact, JSON-able form kept in the event's known facts."""
+        return {"text": self.text, "k": [t.key for t in self.terms], "f": [f.key for f in self.figures]}
+
+
+def is_substantive(fact: Fact) -> bool:
+    """Enough content to be a fact: not a bare attribution ("he said", "Li added") or a fragment."""
+    n = len(fact.terms)
+    return (n >= 3 and fact.weight >= 1.2) or (n >= 2 and bool(fact.figures))
+
+
+# --- per-language lexicon (lazy caches) --------------------------------------------------------
+
+@lru_cache(maxsize=64)
+def _lexicon(lang: str) -> tuple[frozenset[str], dict[str, tuple[bool, str, float, float]]]:
+    """Stop words of ``lang`` and an (unbounded, per-language) token cache."""
+    import wordfreq
+
+    stop: set[str] = set()
+    try:
+        stop.update(wordfreq.top_n_list(lang, _STOP_TOP_N))
+    except Exception:  # language without a wordfreq list: no stop words of its own
+        pass
+    if lang != "en":  # English function words leak into every language's news
+        stop.update(wordfreq.top_n_list("en", 60))
+    return frozenset(stop), {}
+
+
+def _zipf(word: str, lang: str) -> float:
+    import wordfreq
+
+    try:
+        return wordfreq.zipf_frequency(word, lang)
+    except Exception:
+        return 0.0
+
+
+def _token_info(lower: str, lang: str) -> tuple[bool, str, float, float]:
+    """(is_stop, key, weight, zipf) for a lowercased token, cached per language."""
+    stop, cache = _lexicon(lang)
+    info = cache.get(lower)
+    if info is None:
+        word = lower[:-2] if lower.endswith("'s") else lower
+        if word in stop or len(word) < 2:
+            info = (True, word, 0.0, 8.0)
+        else:
+            z = _zipf(word, lang)
+            weight = 0.2 if word in _CALENDAR else max(_MIN_WEIGHT, min(1.0, (7.0 - z) / 3.0))
+            info = (False, _stem(word, lang), weight, z)
+        if len(cache) < 200_000:
+            cache[lower] = info
+    return info
+
+
+def _stem(word: str, lang: str) -> str:
+    n = _PREFIX_LEN.get(lang, 6)
+    if len(word) > n:
+        return word[:n]
+    if len(word) >= 4 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _figure_key(m: re.Match[str]) -> str:
+    num = m.group("num")
+    if "," in num and re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", num):
+        value = float(num.replace(",", ""))
+    else:
+        value = float(num.replace(",", "."))
+    scale = m.group("att") or m.group("scale")
+    if scale:
+        s = scale.lower().rstrip(".")
+        if s.startswith("миллиард"):
+            value *= 1e9
+        elif s.startswith("миллион"):
+            value *= 1e6
+        else:
+            value *= _SCALE.get(s, 1.0)
+    if m.group("pct"):
+        return f"{value:g}%"
+    return f"{value:.6g}"
+
+
+def analyze(sentence: str, lang: str = "und") -> Fact:
+    """Extract a sentence's terms, names and figures."""
+    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(sentence)]
+    figures: list[Figure] = []
+    seen_fig: set[str] = set()
+    spans: list[tuple[int, int]] = []
+    for m in _NUMBER.finditer(sentence):
+        key = _figure_key(m)
+        spans.append(m.span())
+        if key not in seen_fig:
+            seen_fig.add(key)
+            figures.append(Figure(key, m.group(0).strip(), bisect.bisect_right(breaks, m.start())))
+    text = sentence
+    if spans:  # blank figures out (same length) so "US$190" gives no "US" term
+        chars = list(sentence)
+        for a, b in spans:
+            chars[a:b] = " " * (b - a)
+        text = "".join(chars)
+
+    terms: list[Term] = []
+    seen: set[str] = set()
+    names: list[tuple[str, tuple[str, ...]]] = []
+    run: list[str] = []
+    run_keys: list[str] = []
+    run_end = -2
+    first = True
+    for m in _TOKEN.finditer(text):
+        tok = m.group(0)
+        start = m.start()
+        clause = bisect.bisect_right(breaks, start)
+        if _UNSPACED.search(tok):
+            _add_unspaced(tok, clause, terms, seen)
+            first = False
+            continue
+        lower = tok.lower()
+        is_stop, key, weight, zipf = _token_info(lower, lang)
+        initial = first
+        first = False
+        is_name = (not is_stop and tok[0].isupper() and key not in _CALENDAR
+                   and (not initial or zipf < _COMMON_ZIPF or tok.isupper()))
+        if run and (not is_name or start > run_end + 1):
+            names.append((" ".join(run), tuple(run_keys)))
+            run, run_keys = [], []
+        if is_stop:
+            continue
+        if is_name:
+            run.append(tok[:-2] if tok.endswith("'s") else tok)
+            run_keys.append(key)
+            run_end = m.end()
+            weight = max(weight, NAME_WEIGHT)
+        if key not in seen:
+            seen.add(key)
+            terms.append(Term(key, tok if is_name else lower, weight, clause, is_name))
+    if run:
+        names.append((" ".join(run), tuple(run_keys)))
+    return Fact(sentence, tuple(terms), tuple(figures), tuple(names))
+
+
+def _add_unspaced(tok: str, clause: int, terms: list[Term], seen: set[str]) -> None:
+    """Character bigrams for scripts written without spaces."""
+    grams = [tok] if len(tok) < 2 else [tok[i:i + 2] for i in range(len(tok) - 1)]
+    for g in grams:
+        if g not in seen:
+            seen.add(g)
+            terms.append(Term(g, g, 0.5, clause, False))

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+import pytest
+
+from streams.config import ConfigError, Settings
+
+
+def test_defaults():
+    s = Settings.from_env({})
+    assert s.partitions == 8 and s.topic("stories") == "wire.stories" and s.max_message_bytes == 1024 * 1024
+
+
+def test_env_is_read_and_typed():
+    s = Settings.from_env({"WIRESTREAM_PARTITIONS": "4", "WIRESTREAM_DATA_DIR": "/tmp/d",
+                           "WIRESTREAM_WEBHOOKS": "http://a/x, https://b/y", "WIRESTREAM_TOPIC_PREFIX": "news."})
+    assert s.partitions == 4 and s.data_dir == Path("/tmp/d")
+    assert s.webhooks == ("http://a/x", "https://b/y") and s.topic("events") == "news.events"
+
+
+def test_flags_override_env():
+    assert Settings.from_env({"WIRESTREAM_PARTITIONS": "4"}, partitions=2).partitions == 2
+
+
+@pytest.mark.parametrize("env", [{"WIRESTREAM_PARTITIONS": "many"}, {"WIRESTREAM_PARTITIONS": "0"},
+                                 {"WIRESTREAM_SHARD_BY": "topic"}])
+def test_bad_values_say_which(env):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert "partitions" in str(info.value).lower() or "shard_by" in str(info.value)
+
+
+def test_secrets_not_in_repr():
+    s = Settings.from_env({"WIRESTREAM_SASL_PASSWORD": "hunter2", "WIRESTREAM_WEBHOOK_SECRET": "whsec_abc"})
+    assert "hunter2" not in repr(s) and "whsec_abc" not in repr(s)
