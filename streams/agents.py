@@ -29,17 +29,11 @@ from .core.pipeline import Rejected, decode_story, enrich
 
 log = logging.getLogger("wirestream.agents")
 
-#: how much of an over-limit message the dead letter keeps (the rest is dropped, ``truncated``)
-DEAD_LETTER_KEEP_BYTES = 64 * 1024
-
-
 def _rfc3339(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{int(seconds % 1 * 1000):03d}Z"
 
 
-def _text_or_base64(data: bytes | None) -> tuple[str | None, str]:
-    if data is None:
-        return None, "none"
+def _text_or_base64(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
@@ -54,29 +48,40 @@ def dead_letter_record(
     topic: str,
     partition: int | None,
     offset: int | None,
+    max_bytes: int,
     now: float | None = None,
 ) -> dict[str, Any]:
-    """The dead-letter value: the original input (text, or base64 when not UTF-8) and why."""
+    """The dead-letter value (``schemas/dead-letter.schema.json``).
+
+    The original value is kept whole — UTF-8 text, or base64 when it is not UTF-8 — except for
+    a ``too_large`` message, of which the first ``max_bytes`` are kept (``truncated``, ``size``)
+    so that a dead letter is never much larger than the limit it broke.
+    """
     raw = value or b""
     size = len(raw)
-    truncated = size > DEAD_LETTER_KEEP_BYTES and rejection.reason == "too_large"
+    truncated = rejection.reason == "too_large" and size > max_bytes
     if truncated:
-        raw = raw[:DEAD_LETTER_KEEP_BYTES]
+        raw = raw[:max_bytes]
+        try:  # do not let the cut turn UTF-8 text into "not UTF-8"
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start >= len(raw) - 3:
+                raw = raw[: exc.start]
     text, encoding = _text_or_base64(raw)
-    if truncated and encoding == "utf-8":
-        pass  # the cut may split a character: decode above succeeded, so it did not
-    key_text, key_encoding = _text_or_base64(key)
+    key_text, key_encoding = (None, None) if key is None else _text_or_base64(key)
     return {
+        "reason": rejection.reason,
+        "detail": rejection.detail,
+        "field": rejection.field,
         "key": key_text,
         "key_encoding": key_encoding,
         "value": text,
         "encoding": encoding,
         "size": size,
         "truncated": truncated,
-        "reason": rejection.reason,
-        "detail": rejection.detail,
-        "field": rejection.field,
-        "source": {"topic": topic, "partition": partition, "offset": offset},
+        "topic": topic,
+        "partition": partition,
+        "offset": offset,
         "time": _rfc3339(time.time() if now is None else now),
     }
 
@@ -84,7 +89,7 @@ def dead_letter_record(
 def _internal_error(stage: str, exc: BaseException) -> Rejection:
     last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
     where = f" at {last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno}" if last else ""
-    return Rejection("internal_error", f"{stage}: {type(exc).__name__}: {exc}{where}")
+    return Rejection("internal", f"{stage}: {type(exc).__name__}: {exc}{where}")
 
 
 def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
@@ -103,7 +108,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             raw_key = str(raw_key).encode("utf-8")
         record = dead_letter_record(
             raw_key, raw_value, rejection,
-            topic=message.topic, partition=message.partition, offset=message.offset,
+            topic=message.topic, partition=message.partition, offset=message.offset, max_bytes=max_bytes,
         )
         await topics.dead_letter.send(key=raw_key, value=record)
 

@@ -119,6 +119,12 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         consumer_auto_offset_reset="earliest",
         autodiscover=False,
         table_standby_replicas=0,
+        # Group membership. Faust's defaults (60 s) make a new group wait that long on some
+        # brokers (Tansu delays the first join by up to the rebalance timeout); 10 s keeps
+        # start and fail-over quick and is still ample for a revoke (flush + commit).
+        broker_session_timeout=getattr(settings, "session_timeout", 10.0),
+        broker_rebalance_timeout=getattr(settings, "rebalance_timeout", 10.0),
+        broker_heartbeat_interval=1.0,
     )
     options.update(faust_options)
     app = faust.App(settings.app_id, **options)

@@ -94,23 +94,41 @@ async def wait_until_ready(
         where = settings_or_url
     deadline = time.monotonic() + timeout
     last: BaseException | None = None
-    while True:
-        if proc is not None and proc.poll() is not None:
-            raise BrokerError(f"the embedded broker exited with status {proc.returncode} while starting")
-        client = AIOKafkaClient(request_timeout_ms=3000, **kwargs)
-        try:
-            await client.bootstrap()
-            await client.fetch_all_metadata()
-            return
-        except (KafkaError, OSError, asyncio.TimeoutError) as exc:
-            last = exc
-        finally:
-            with contextlib.suppress(Exception):
-                await client.close()
-        if time.monotonic() >= deadline:
-            reason = f"{type(last).__name__}: {last}" if last else "no answer"
-            raise BrokerError(f"Kafka broker at {where} is unreachable ({reason})")
-        await asyncio.sleep(0.2)
+    quiet = _QuietAiokafka()
+    with quiet:
+        while True:
+            if proc is not None and proc.poll() is not None:
+                raise BrokerError(f"the embedded broker exited with status {proc.returncode} while starting")
+            client = AIOKafkaClient(request_timeout_ms=3000, **kwargs)
+            try:
+                await client.bootstrap()
+                await client.fetch_all_metadata()
+                return
+            except (KafkaError, OSError, asyncio.TimeoutError) as exc:
+                last = exc
+            finally:
+                with contextlib.suppress(Exception):
+                    await client.close()
+            if time.monotonic() >= deadline:
+                reason = f"{type(last).__name__}: {last}" if last else "no answer"
+                raise BrokerError(f"Kafka broker at {where} is unreachable ({reason})")
+            await asyncio.sleep(0.2)
+
+
+class _QuietAiokafka:
+    """Silence aiokafka's connection-refused errors while we poll a broker that is starting."""
+
+    def __enter__(self) -> None:
+        import logging
+
+        self._loggers = [logging.getLogger(n) for n in ("aiokafka", "aiokafka.conn", "aiokafka.client")]
+        self._levels = [lg.level for lg in self._loggers]
+        for lg in self._loggers:
+            lg.setLevel(logging.CRITICAL)
+
+    def __exit__(self, *exc: object) -> None:
+        for lg, level in zip(self._loggers, self._levels):
+            lg.setLevel(level)
 
 
 def _run_coro_blocking(coro) -> Any:

@@ -136,12 +136,13 @@ def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions
 @click.option("--partitions", type=int, default=None, metavar="N",
               help="Partitions when the topics must be created [WIRESTREAM_PARTITIONS].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def ingest(paths, broker, topic_prefix, partitions, progress) -> None:
+@click.option("--raw", is_flag=True, help="Send JSON lines as they are, without checking them first.")
+def ingest(paths, broker, topic_prefix, partitions, progress, raw) -> None:
     """Send stories to wire.stories: JSONL, ninjs/JSON files, plain .txt articles, or '-' (stdin JSONL)."""
     from .ingest import run_ingest
 
     settings = load_settings(broker=broker, topic_prefix=topic_prefix, partitions=partitions)
-    code = run_ingest(settings, list(paths), progress=progress)
+    code = run_ingest(settings, list(paths), progress=progress, validate=not raw)
     raise SystemExit(code)
 
 

@@ -71,6 +71,9 @@ class Settings:
     webhook_config: str | None = None
     webhook_timeout: float = 10.0
     webhook_max_attempts: int = 8
+    webhook_backoff_base: float = 1.0  # seconds; full-jitter exponential backoff between attempts
+    webhook_backoff_max: float = 300.0  # cap of one backoff (and of an honoured Retry-After)
+    webhook_concurrency: int = 2  # in-flight requests per endpoint
 
     def topic(self, name: str) -> str:
         """Full topic name for a logical name: ``topic("stories")`` -> ``wire.stories``."""
@@ -115,3 +118,7 @@ class Settings:
             raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
+        if self.webhook_timeout <= 0 or self.webhook_backoff_base < 0 or self.webhook_backoff_max < 0:
+            raise ConfigError("webhook_timeout must be positive and webhook_backoff_* not negative")
+        if self.webhook_max_attempts < 1 or self.webhook_concurrency < 1:
+            raise ConfigError("webhook_max_attempts and webhook_concurrency must be at least 1")

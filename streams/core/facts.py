@@ -29,7 +29,8 @@ __all__ = ["Term", "Figure", "Fact", "analyze", "is_substantive", "NAME_WEIGHT"]
 NAME_WEIGHT = 0.7  # minimum weight of a name token
 _MIN_WEIGHT = 0.15
 _STOP_TOP_N = 110  # the language's most frequent words are stop words
-_COMMON_ZIPF = 4.0  # a sentence-initial capitalized word more common than this is not a name
+_COMMON_ZIPF = 4.0  # a lone sentence-initial capitalized word more common than this is no name
+_CALENDAR_WEIGHT = 0.2
 
 # Calendar words say when, not what: weak evidence of novelty (a few languages; others fall back
 # to their Zipf weight).
@@ -71,6 +72,8 @@ _TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)*")
 _CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s-\s|\"")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 
+_Info = tuple[bool, str, float, float, bool]  # is_stop, key, weight, zipf, is_calendar
+
 _PREFIX_LEN = {"ru": 5, "uk": 5, "bg": 5, "mk": 5, "sr": 5, "sh": 5, "hr": 5, "bs": 5, "pl": 5, "cs": 5,
                "sk": 5, "sl": 5, "fi": 5, "et": 5, "hu": 5, "tr": 5, "lt": 5, "lv": 5, "ko": 3}
 
@@ -89,6 +92,7 @@ class Figure:
     key: str  # comparable value: "1.9e+11", "40%", "2022"
     surface: str  # as written: "US$190 billion"
     clause: int
+    date: bool = False  # a year or a day of the month ("in 2022", "Tuesday, 23"): says when, not what
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +124,7 @@ def is_substantive(fact: Fact) -> bool:
 # --- per-language lexicon (lazy caches) --------------------------------------------------------
 
 @lru_cache(maxsize=64)
-def _lexicon(lang: str) -> tuple[frozenset[str], dict[str, tuple[bool, str, float, float]]]:
+def _lexicon(lang: str) -> tuple[frozenset[str], dict[str, _Info]]:
     """Stop words of ``lang`` and an (unbounded, per-language) token cache."""
     import wordfreq
 
@@ -143,18 +147,19 @@ def _zipf(word: str, lang: str) -> float:
         return 0.0
 
 
-def _token_info(lower: str, lang: str) -> tuple[bool, str, float, float]:
-    """(is_stop, key, weight, zipf) for a lowercased token, cached per language."""
+def _token_info(lower: str, lang: str) -> _Info:
+    """(is_stop, key, weight, zipf, is_calendar) for a lowercased token, cached per language."""
     stop, cache = _lexicon(lang)
     info = cache.get(lower)
     if info is None:
         word = lower[:-2] if lower.endswith("'s") else lower
         if word in stop or len(word) < 2:
-            info = (True, word, 0.0, 8.0)
+            info = (True, word, 0.0, 8.0, False)
         else:
             z = _zipf(word, lang)
-            weight = 0.2 if word in _CALENDAR else max(_MIN_WEIGHT, min(1.0, (7.0 - z) / 3.0))
-            info = (False, _stem(word, lang), weight, z)
+            calendar = word in _CALENDAR
+            weight = _CALENDAR_WEIGHT if calendar else max(_MIN_WEIGHT, min(1.0, (7.0 - z) / 3.0))
+            info = (False, _stem(word, lang), weight, z, calendar)
         if len(cache) < 200_000:
             cache[lower] = info
     return info
@@ -189,6 +194,27 @@ def _figure_key(m: re.Match[str]) -> str:
     return f"{value:.6g}"
 
 
+_WORD_BEFORE = re.compile(r"([^\W\d_]+)\W{0,3}$")
+_WORD_AFTER = re.compile(r"^\W{0,3}([^\W\d_]+)")
+
+
+def _is_date(m: re.Match[str], sentence: str) -> bool:
+    """A bare year (1800-2100) or a day number next to a month or weekday name."""
+    if m.group("cur") or m.group("pct") or m.group("att") or m.group("scale"):
+        return False
+    num = m.group("num")
+    if not num.isdigit():
+        return False
+    value = int(num)
+    if len(num) == 4 and 1800 <= value <= 2100:
+        return True
+    if value > 31:
+        return False
+    before = _WORD_BEFORE.search(sentence, max(0, m.start() - 16), m.start())
+    after = _WORD_AFTER.search(sentence[m.end():m.end() + 16])
+    return any(w is not None and w.group(1).lower() in _CALENDAR for w in (before, after))
+
+
 def analyze(sentence: str, lang: str = "und") -> Fact:
     """Extract a sentence's terms, names and figures."""
     breaks = [m.start() for m in _CLAUSE_BREAK.finditer(sentence)]
@@ -200,7 +226,8 @@ def analyze(sentence: str, lang: str = "und") -> Fact:
         spans.append(m.span())
         if key not in seen_fig:
             seen_fig.add(key)
-            figures.append(Figure(key, m.group(0).strip(), bisect.bisect_right(breaks, m.start())))
+            figures.append(Figure(key, m.group(0).strip(), bisect.bisect_right(breaks, m.start()),
+                                  _is_date(m, sentence)))
     text = sentence
     if spans:  # blank figures out (same length) so "US$190" gives no "US" term
         chars = list(sentence)
@@ -211,9 +238,18 @@ def analyze(sentence: str, lang: str = "und") -> Fact:
     terms: list[Term] = []
     seen: set[str] = set()
     names: list[tuple[str, tuple[str, ...]]] = []
-    run: list[str] = []
-    run_keys: list[str] = []
+    run: list[tuple[str, str, int]] = []  # (token, key, index in terms or -1) of the current name
     run_end = -2
+    doubtful = -1  # terms index of a common sentence-initial capitalized word (a name only in a run)
+
+    def close_run() -> None:
+        if len(run) == 1 and doubtful >= 0 and run[0][2] == doubtful:
+            t = terms[doubtful]
+            terms[doubtful] = Term(t.key, t.surface.lower(), _token_info(t.surface.lower(), lang)[2], t.clause, False)
+        elif run:
+            names.append((" ".join(r[0] for r in run), tuple(r[1] for r in run)))
+        run.clear()
+
     first = True
     for m in _TOKEN.finditer(text):
         tok = m.group(0)
@@ -223,27 +259,28 @@ def analyze(sentence: str, lang: str = "und") -> Fact:
             _add_unspaced(tok, clause, terms, seen)
             first = False
             continue
+        if tok.endswith("'s"):
+            tok = tok[:-2]
         lower = tok.lower()
-        is_stop, key, weight, zipf = _token_info(lower, lang)
-        initial = first
-        first = False
-        is_name = (not is_stop and tok[0].isupper() and key not in _CALENDAR
-                   and (not initial or zipf < _COMMON_ZIPF or tok.isupper()))
+        is_stop, key, weight, zipf, calendar = _token_info(lower, lang)
+        initial, first = first, False
+        is_name = not is_stop and not calendar and tok[0].isupper()
         if run and (not is_name or start > run_end + 1):
-            names.append((" ".join(run), tuple(run_keys)))
-            run, run_keys = [], []
+            close_run()
         if is_stop:
             continue
-        if is_name:
-            run.append(tok[:-2] if tok.endswith("'s") else tok)
-            run_keys.append(key)
-            run_end = m.end()
-            weight = max(weight, NAME_WEIGHT)
+        index = -1
         if key not in seen:
             seen.add(key)
-            terms.append(Term(key, tok if is_name else lower, weight, clause, is_name))
-    if run:
-        names.append((" ".join(run), tuple(run_keys)))
+            index = len(terms)
+            terms.append(Term(key, tok if is_name else lower, max(weight, NAME_WEIGHT) if is_name else weight,
+                              clause, is_name))
+        if is_name:
+            if initial and zipf >= _COMMON_ZIPF and not tok.isupper():
+                doubtful = index
+            run.append((tok, key, index))
+            run_end = m.end()
+    close_run()
     return Fact(sentence, tuple(terms), tuple(figures), tuple(names))
 
 

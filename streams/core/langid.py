@@ -41,7 +41,7 @@ UND = "und"
 
 #: Characters of headline + body used (at least half from the body). langdetect converges
 #: long before this on prose; more text only costs time (the engine is ~linear in length).
-MAX_CHARS = 700
+MAX_CHARS = 500
 #: Fewer letters than this (in the deciding script) is too little evidence for the model.
 MIN_LETTERS = 4
 #: Below this (restricted, refined) model probability the answer is "und" (or the hint).
@@ -51,6 +51,10 @@ SHORT_LETTERS = 12
 MIN_PROB_SHORT = 0.8
 #: The hint wins when the model gives it at least this share of the top probability.
 HINT_RATIO = 0.25
+#: Log-prior added to the hinted language inside a confusable group.
+HINT_PRIOR = 2.0
+#: A weak model answer yields to the hint unless the model gives the hint less than this.
+HINT_MIN_PROB = 0.01
 #: Weight of the model's log-probability against the letter/word evidence in a group.
 MODEL_WEIGHT = 0.25
 #: Floor for model probabilities inside a group (langdetect's 0.0 / 1e-30 are not certainty).
@@ -214,9 +218,14 @@ def _fix_homoglyphs(text: str) -> str:
     return _MIXED_WORD_RE.sub(lambda m: m.group(0).translate(_HOMOGLYPHS), text)
 
 
-def _only_script(text: str, script: str) -> str:
+def _only_script(text: str, script: str, chars: Counter[str]) -> str:
     """Text with the letters of other scripts blanked out (digits and punctuation kept)."""
-    return "".join(ch if _script_of(ch) in (script, None) else " " for ch in text)
+    table = {}
+    for ch in chars:  # lower-case letters; blank their upper-case forms too
+        if _script_of(ch) not in (script, None):
+            table[ord(ch)] = " "
+            table[ord(ch.upper()[0])] = " "
+    return text.translate(table)
 
 
 # --------------------------------------------------------------------------------------------
@@ -235,6 +244,8 @@ _LETTER_RATES: dict[str, dict[str, float]] = {
            "ј": 0.0198},
     "ca": {"à": 0.0047, "è": 0.0047, "ò": 0.0023, "ï": 0.0004, "ç": 0.0009, "·": 0.0007},
     "es": {"ñ": 0.0020, "á": 0.0034},
+    "pt": {"ã": 0.0064, "õ": 0.0007, "â": 0.0008, "ê": 0.0014, "ç": 0.0043, "à": 0.0005,
+           "á": 0.0038},
     "cs": {"ě": 0.0122, "ř": 0.0093, "ů": 0.0043},
     "sk": {"ä": 0.0009, "ľ": 0.0036, "ĺ": 0.0003, "ŕ": 0.0002, "ô": 0.0012},
     "hr": {"ć": 0.0033, "đ": 0.0016},
@@ -255,16 +266,20 @@ _WORDS: dict[str, frozenset[str]] = {
     for k, v in {
         "ca": "i amb els dels pels per és més però aquest aquesta aquests seva seu seus "
               "també va van fins perquè quan molt molts tot tots totes any anys altres ara "
-              "sense segons durant després sempre només així l d s n hi ha",
+              "sense segons durant després sempre només així l d s n hi ha el del al es",
         "es": "y los las con por para pero más muy también este esta estos su sus como "
               "cuando porque sin hasta está son fue hay lo todo todos años otros ahora "
-              "según durante después siempre sólo solo así ya",
+              "según durante después siempre sólo solo así ya el del al se",
+        "pt": "não em um uma os do da dos das com para mais foi ao pelo pela seu sua também "
+              "muito ou é são está ser pode quando sobre",
         "cs": "se jsou jsem jsme jako také který která které nebo pro byl bylo být když "
               "podle mezi jen jejich proto protože již než jeho této tento",
         "sk": "sa sú som sme ako tiež ktorý ktorá ktoré alebo pre bol bolo byť keď podľa "
-              "medzi len ich preto pretože aj iba ešte veľmi môže tejto",
-        "hr": "i u su kao koji koja koje što će ili biti bio bila od iz sa smo nije samo",
-        "sl": "in v so kot ki ga tudi bo pa še lahko biti bil bila iz s smo ni samo",
+              "medzi len ich preto pretože aj iba ešte veľmi môže tejto ak",
+        "hr": "i u su kao koji koja koje što će ili biti bio bila od iz sa smo nije samo s je "
+              "se da",
+        "sl": "in v so kot ki ga tudi bo pa še lahko biti bil bila iz smo ni samo jih jim je "
+              "se da",
         "bg": "на е и да се за от не с са по като че това които която който",
         "mk": "на е и да се за од не со се по како што ова кои која кој",
         "ru": "и в не на что с как это по он но из у все она так его за только от",
@@ -272,8 +287,8 @@ _WORDS: dict[str, frozenset[str]] = {
         "da": "af ikke jeg hvad nu efter mig dig sig bliver vores meget sådan og er det",
         "no": "av ikke jeg hva nå etter meg deg seg blir vår mye slik og er det",
         "sv": "av inte jag vad nu efter mig dig sig blir vår mycket sådan och är att det",
-        "af": "nie die is het ek jy sy ons word 'n vir met",
-        "nl": "de het een niet van zijn ik je wordt met voor",
+        "af": "nie die is het ek jy sy ons word 'n vir met my se hulle",
+        "nl": "de het een niet van zijn ik je wordt met voor mij ze zij",
     }.items()
 }
 # Words appear in both lists of a pair on purpose only where listed for both groups
@@ -281,7 +296,7 @@ _WORDS: dict[str, frozenset[str]] = {
 
 #: Groups of languages langdetect confuses; letters/words above decide inside a group.
 _GROUPS: tuple[frozenset[str], ...] = (
-    frozenset({"ca", "es"}),
+    frozenset({"ca", "es", "pt"}),
     frozenset({"cs", "sk", "sl", "hr", "pl"}),
     frozenset({"ru", "uk", "bg", "mk"}),
     frozenset({"da", "no", "sv"}),
@@ -319,7 +334,12 @@ def _group_vocab(group: frozenset[str]) -> dict[str, frozenset[str]]:
 
 
 def _refine(
-    top: str, probs: dict[str, float], chars: Counter[str], letters: int, words: Counter[str]
+    top: str,
+    probs: dict[str, float],
+    chars: Counter[str],
+    letters: int,
+    words: Counter[str],
+    hint: str | None,
 ) -> tuple[str, float]:
     """The language of top's confusable group that best explains the model's probabilities,
     the distinctive letters and the function words, with its probability."""
@@ -333,6 +353,8 @@ def _refine(
         score = MODEL_WEIGHT * math.log(max(probs.get(lang, 0.0), PROB_FLOOR))
         score += _letter_loglik(lang, chars, letters, markers)
         score += WORD_WEIGHT * sum(n for w, n in words.items() if w in vocab[lang])
+        if lang == hint:
+            score += HINT_PRIOR  # the feed's word settles a close call inside the group
         scores[lang] = score
     best = max(scores, key=lambda lang: (scores[lang], lang))
     # confidence: the model's mass on the group, shared out by the combined scores
@@ -521,7 +543,7 @@ def _analyse(text: str, hint: str | None) -> Decision:
         if script == "Cyrillic" and scripts["Latin"]:
             text = _fix_homoglyphs(text)
             chars = Counter(text.lower())
-        text = _only_script(text, script)
+        text = _only_script(text, script, chars)
     raw = engine().probabilities(text)
     probs = {lang: p for lang, p in raw.items() if lang in candidates}
     if not probs:
@@ -535,13 +557,14 @@ def _analyse(text: str, hint: str | None) -> Decision:
     words: Counter[str] = Counter()
     if top in _GROUP_OF or top == "no":
         words = Counter(_WORD_RE.findall(text.lower()))
-    lang, prob = _refine(top, probs, chars, letters, words)
+    model_hint = {"nb": "no", "nn": "no", "zh": "zh-cn"}.get(hint or "", hint)
+    lang, prob = _refine(top, probs, chars, letters, words, model_hint)
     code = _norwegian(words) if lang == "no" else _ALIASES.get(lang, lang)
 
     # The hint: a prior that decides near-ties, never a clear answer.
+    hint_prob = 0.0
     if hint is not None and hint != code:
-        hint_lang = {"nb": "no", "nn": "no", "zh": "zh-cn"}.get(hint, hint)
-        hint_prob = probs.get(hint_lang, 0.0)
+        hint_prob = probs.get(model_hint or "", 0.0)
         if hint == "zh":
             hint_prob = probs.get("zh-cn", 0.0) + probs.get("zh-tw", 0.0)
         if hint_prob > 0.0 and hint_prob >= HINT_RATIO * prob:
@@ -549,7 +572,11 @@ def _analyse(text: str, hint: str | None) -> Decision:
 
     need = MIN_PROB_SHORT if letters < SHORT_LETTERS else MIN_PROB
     if prob < need:
-        return _hint_fallback(hint, script)
+        # weak evidence: the hint, unless the model rules it out (a language it knows and
+        # gives almost nothing to)
+        if hint is not None and (model_hint not in probs or hint_prob >= HINT_MIN_PROB):
+            return _hint_fallback(hint, script)
+        return Decision(UND, prob, "weak")
     return Decision(code, prob, "model")
 
 

@@ -1,0 +1,128 @@
+"""Core benchmark: replay throughput on ~3 KB stories, per-stage cost, and peak RSS.
+
+Prints one JSON object. Usage:
+
+    python bench/core.py [--dev ../shared/data/cluster-dev.jsonl] [--stories 5000] [--runs 3]
+    python bench/core.py --rss-stories 100000     # peak RSS with that many live stories in the window
+
+The stories are generated from the dev file (bench/corpus.py); each run uses a fresh pipeline.
+What is timed is ``Pipeline.process_story`` — exactly what ``wirestream replay`` runs per story —
+with the JSON decoding included.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import generate, load_rows  # noqa: E402
+
+from streams.core import langid, normalize  # noqa: E402
+from streams.core.pipeline import ClusterStage, EventStage, Pipeline, enrich  # noqa: E402
+from streams.core.models import AssignedStory  # noqa: E402
+from streams.core.validate import decode_story  # noqa: E402
+
+DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cluster-dev.jsonl"
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def throughput(raws: list[bytes]) -> dict[str, float]:
+    pipeline = Pipeline()
+    gc.collect()
+    t0 = time.perf_counter()
+    for raw in raws:
+        pipeline.process_story(decode_story(raw, arrival=0.0))
+    elapsed = time.perf_counter() - t0
+    return {"stories_per_s": len(raws) / elapsed, "ms_per_story": 1000 * elapsed / len(raws)}
+
+
+def stage_costs(raws: list[bytes]) -> dict[str, float]:
+    """Mean ms per story of each step, measured separately over the same stories."""
+    stories = [decode_story(raw, arrival=0.0) for raw in raws]
+    t0 = time.perf_counter()
+    for raw in raws:
+        decode_story(raw, arrival=0.0)
+    t_decode = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    cleans = [normalize.clean_story(s.headline, s.body_text) for s in stories]
+    t_norm = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for c, s in zip(cleans, stories):
+        langid.detect_language(c.headline, c.body, hint=s.language_hint)
+    t_lang = time.perf_counter() - t0
+    enriched = [enrich(s) for s in stories]
+    profiles: dict = {}
+    cluster = ClusterStage(profiles, {}, {})
+    t0 = time.perf_counter()
+    assignments = [cluster.process(e) for e in enriched]
+    t_cluster = time.perf_counter() - t0
+    events = EventStage({})
+    t0 = time.perf_counter()
+    for e, a in zip(enriched, assignments):
+        events.process(AssignedStory(e, a))
+    t_event = time.perf_counter() - t0
+    n = len(raws)
+    return {k: round(1000 * v / n, 4) for k, v in
+            {"decode_validate": t_decode, "normalize": t_norm, "langid": t_lang,
+             "cluster": t_cluster, "event_novelty": t_event}.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
+    parser.add_argument("--stories", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--bytes", type=int, default=3000)
+    parser.add_argument("--rss-stories", type=int, default=0,
+                        help="instead: replay this many stories inside one event window and report peak RSS")
+    args = parser.parse_args()
+    rows = load_rows(args.dev)
+
+    if args.rss_stories:
+        # 100k stories inside the window: ~23 stories per minute over 3 days.
+        per_minute = args.rss_stories / (3 * 24 * 60) * 1.05
+        base_rss = peak_rss_mib()
+        pipeline = Pipeline()
+        t0 = time.perf_counter()
+        for story in generate(rows, args.rss_stories, target_bytes=args.bytes, stories_per_minute=per_minute):
+            pipeline.process_story(decode_story(orjson.dumps(story), arrival=0.0))
+        elapsed = time.perf_counter() - t0
+        print(orjson.dumps({
+            "bench": "core_rss", "live_stories": args.rss_stories, "events": len(pipeline.events),
+            "live_profiles": len(pipeline.profiles), "peak_rss_mib": round(peak_rss_mib(), 1),
+            "rss_before_mib": round(base_rss, 1), "stories_per_s": round(args.rss_stories / elapsed, 1),
+            "target_peak_rss_mib": 1536,
+        }).decode())
+        return
+
+    raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
+    mean_bytes = statistics.mean(len(r) for r in raws)
+    runs = [throughput(raws) for _ in range(args.runs)]
+    rates = [r["stories_per_s"] for r in runs]
+    print(orjson.dumps({
+        "bench": "core_throughput",
+        "stories": args.stories,
+        "mean_story_bytes": round(mean_bytes),
+        "runs": args.runs,
+        "stories_per_s_median": round(statistics.median(rates), 1),
+        "stories_per_s_runs": [round(r, 1) for r in rates],
+        "target_stories_per_s": 1500,
+        "ms_per_story_by_stage": stage_costs(raws[: min(2000, len(raws))]),
+        "langdetect_engine": langid.engine_name() if hasattr(langid, "engine_name") else "unknown",
+        "peak_rss_mib": round(peak_rss_mib(), 1),
+    }).decode())
+
+
+if __name__ == "__main__":
+    main()
