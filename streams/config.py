@@ -86,8 +86,8 @@ class Settings:
         values: dict[str, Any] = {}
         for f in fields(cls):
             raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is None:
-                continue
+            if raw is None or raw.strip() == "":
+                continue  # an empty variable means "not set", as compose and k8s templates produce
             default = f.default
             if isinstance(default, bool):
                 values[f.name] = _as_bool(f.name, raw)

@@ -1,0 +1,385 @@
+"""Webhook delivery: the asyncio shell around ``streams.core.webhooks``.
+
+``WebhookDispatcher.submit(alert)`` is synchronous and never waits for HTTP: it writes one
+pending entry per matching endpoint into the ``store`` and queues it on that endpoint's own
+lane (queue + worker tasks), so a slow or dead endpoint never holds up the others, nor the
+caller. Every entry stays in the store until it is delivered or dead-lettered, so a worker that
+stops (``close()``) or dies loses nothing: the next one calls ``resume()``.
+
+Store entries (key ``f"{endpoint_id}|{alert_id}"``) hold no secret::
+
+    {"endpoint": endpoint_id, "url": redacted URL, "alert": {...}, "attempts": n,
+     "next_attempt_at": unix seconds, "created": unix seconds,
+     "last_status": int|None, "last_error": str|None, ["dead_letter": record]}
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from .config import Settings
+from .core import webhooks as wh
+from .core.webhooks import Decision, Endpoint, RetryPolicy, WebhookConfigError
+from .metrics import Metrics
+
+__all__ = ["WebhookDispatcher", "load_endpoints", "store_key"]
+
+log = logging.getLogger(__name__)
+
+DeadLetterCallback = Callable[[dict[str, Any]], Awaitable[Any]]
+USER_AGENT = "wirestream-webhooks/0.1"
+
+
+def load_endpoints(settings: Settings, environ: Mapping[str, str] | None = None) -> tuple[Endpoint, ...]:
+    """Endpoints from ``WIRESTREAM_WEBHOOKS`` (+ ``WIRESTREAM_WEBHOOK_SECRET``) and the config file.
+
+    Raises ``WebhookConfigError`` (a ``ConfigError``) with a message naming the endpoint; call it
+    at startup so a bad URL or secret stops the worker before it consumes anything.
+    """
+    import os
+
+    config = None
+    name = "webhook config"
+    if settings.webhook_config:
+        path = Path(settings.webhook_config)
+        name = f"webhook config {path.name}"
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise WebhookConfigError(f"{name}: cannot read {path}: {exc.strerror}") from None
+        config = wh.parse_config_text(text, path.name)
+    return wh.endpoints_from_config(
+        urls=settings.webhooks, secret=settings.webhook_secret, config=config, config_name=name,
+        environ=os.environ if environ is None else environ, timeout=settings.webhook_timeout,
+        max_attempts=settings.webhook_max_attempts, concurrency=settings.webhook_concurrency)
+
+
+def store_key(endpoint_id: str, alert_id: str) -> str:
+    return f"{endpoint_id}|{alert_id}"
+
+
+class _Lane:
+    """One endpoint's queue, workers, and the keys it has scheduled (queued, timed or in flight)."""
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.workers: list[asyncio.Task[None]] = []
+        self.busy: set[asyncio.Task[None]] = set()
+        self.scheduled: set[str] = set()
+        self.timers: dict[str, asyncio.TimerHandle] = {}
+
+
+class WebhookDispatcher:
+    """Deliver alerts to webhook endpoints, signed, retried, durable. See the module docstring.
+
+    ``store``: where pending deliveries live (a dict, or a Faust table declared with
+    ``use_partitioner=True`` since entries are updated outside stream iteration).
+    ``on_dead_letter``: ``async (record) -> None``, called once per permanent failure; the entry
+    is deleted only after it returns (if it raises, it is retried later).
+    """
+
+    def __init__(
+        self,
+        endpoints: Iterable[Endpoint],
+        *,
+        store: MutableMapping[str, dict[str, Any]] | None = None,
+        on_dead_letter: DeadLetterCallback | None = None,
+        metrics: Metrics | None = None,
+        source: str = "urn:wirestream",
+        policy: RetryPolicy | None = None,
+        session: aiohttp.ClientSession | None = None,
+        clock: Callable[[], float] = time.time,
+        rand: Callable[[], float] | None = None,
+    ) -> None:
+        self.endpoints = {ep.id: ep for ep in endpoints}
+        self.store: MutableMapping[str, dict[str, Any]] = {} if store is None else store
+        self.on_dead_letter = on_dead_letter
+        self.metrics = metrics or Metrics()
+        self.source = source
+        self.policy = policy or RetryPolicy()
+        self.clock = clock
+        self.rand = rand or random.Random().random
+        self._session = session
+        self._own_session = session is None
+        self._lanes: dict[str, _Lane] = {}
+        self._orphans: set[asyncio.Task[None]] = set()
+        self._started = False
+        self._closing = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **kwargs: Any) -> WebhookDispatcher:
+        """Endpoints and retry policy from ``Settings`` (raises ConfigError on a bad endpoint)."""
+        kwargs.setdefault("policy", RetryPolicy(
+            max_attempts=settings.webhook_max_attempts, base=settings.webhook_backoff_base,
+            max_delay=settings.webhook_backoff_max, retry_after_max=settings.webhook_backoff_max))
+        kwargs.setdefault("source", f"urn:wirestream:{settings.app_id}")
+        return cls(load_endpoints(settings), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"WebhookDispatcher(endpoints={[ep.display_url for ep in self.endpoints.values()]})"
+
+    # lifecycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._started:
+            return
+        if self._session is None:
+            total = sum(ep.concurrency for ep in self.endpoints.values())
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=max(100, total)),
+                headers={"user-agent": USER_AGENT})
+        for ep in self.endpoints.values():
+            lane = _Lane(ep)
+            for n in range(ep.concurrency):
+                lane.workers.append(asyncio.create_task(self._worker(lane), name=f"webhook-{ep.id}-{n}"))
+            self._lanes[ep.id] = lane
+        self._started = True
+        self._closing = False
+
+    async def close(self, grace: float = 0.0) -> None:
+        """Stop: requests in flight get ``grace`` seconds, the rest is cancelled. Pending
+        entries stay in the store for ``resume()``; a cancelled attempt may be redelivered."""
+        if not self._started:
+            return
+        self._closing = True
+        tasks: list[asyncio.Task[Any]] = []
+        for lane in self._lanes.values():
+            for timer in lane.timers.values():
+                timer.cancel()
+            lane.timers.clear()
+            busy = set(lane.busy)
+            for task in lane.workers:
+                if task not in busy:
+                    task.cancel()
+            tasks.extend(lane.workers)
+        busy_all = [t for lane in self._lanes.values() for t in lane.busy]
+        if busy_all and grace > 0:
+            await asyncio.wait(busy_all, timeout=grace)
+        for task in [*tasks, *self._orphans]:
+            task.cancel()
+        await asyncio.gather(*tasks, *self._orphans, return_exceptions=True)
+        for ep_id, lane in self._lanes.items():
+            self.metrics.webhook_pending.labels(endpoint=ep_id).set(0)
+        self._lanes.clear()
+        self._orphans.clear()
+        if self._own_session and self._session is not None:
+            await self._session.close()
+            self._session = None
+        self._started = False
+
+    async def __aenter__(self) -> WebhookDispatcher:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.close()
+
+    # API -----------------------------------------------------------------------------------
+    def submit(self, alert: Mapping[str, Any]) -> list[str]:
+        """Queue ``alert`` for every endpoint whose filters match; returns the store keys.
+
+        Synchronous and non-blocking. Submitting an alert that is still pending for an
+        endpoint does not duplicate it.
+        """
+        self._require_started()
+        alert_id = alert.get("alert_id")
+        if not isinstance(alert_id, str) or not alert_id:
+            raise ValueError("alert has no alert_id")
+        keys = []
+        now = self.clock()
+        for ep in self.endpoints.values():
+            if not ep.filters.matches(alert):
+                continue
+            key = store_key(ep.id, alert_id)
+            lane = self._lanes[ep.id]
+            if key in lane.scheduled:
+                continue
+            if key not in self.store:
+                self.store[key] = {"endpoint": ep.id, "url": ep.display_url, "alert": dict(alert),
+                                   "attempts": 0, "next_attempt_at": now, "created": now,
+                                   "last_status": None, "last_error": None}
+            self._schedule(lane, key, 0.0)
+            keys.append(key)
+        return keys
+
+    def resume(self) -> int:
+        """Re-queue every entry of the store not already scheduled here (after a restart, or
+        after partitions were assigned). Safe to call repeatedly. Returns how many were queued."""
+        self._require_started()
+        now = self.clock()
+        count = 0
+        for key, entry in list(self.store.items()):
+            if not isinstance(entry, Mapping):
+                continue
+            lane = self._lanes.get(entry.get("endpoint", ""))
+            if lane is None:
+                if key not in {t.get_name() for t in self._orphans}:
+                    log.warning("webhook delivery %s: endpoint %s is no longer configured; dead-lettering",
+                                entry.get("alert", {}).get("alert_id"), entry.get("url"))
+                    task = asyncio.create_task(self._orphan(key, dict(entry)), name=key)
+                    self._orphans.add(task)
+                    task.add_done_callback(self._orphans.discard)
+                    count += 1
+                continue
+            if key in lane.scheduled:
+                continue
+            self._schedule(lane, key, max(0.0, float(entry.get("next_attempt_at", now)) - now))
+            count += 1
+        return count
+
+    @property
+    def pending(self) -> int:
+        """Deliveries scheduled or in flight in this dispatcher."""
+        return sum(len(lane.scheduled) for lane in self._lanes.values()) + len(self._orphans)
+
+    async def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until nothing is pending here; False if ``timeout`` ran out first."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while self.pending:
+            if deadline is not None and loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
+
+    # internals -----------------------------------------------------------------------------
+    def _require_started(self) -> None:
+        if not self._started or self._closing:
+            raise RuntimeError("WebhookDispatcher is not running; await start() first")
+
+    def _schedule(self, lane: _Lane, key: str, delay: float) -> None:
+        lane.scheduled.add(key)
+        self.metrics.webhook_pending.labels(endpoint=lane.endpoint.id).set(len(lane.scheduled))
+        if delay <= 0:
+            lane.queue.put_nowait(key)
+            return
+        loop = asyncio.get_running_loop()
+
+        def fire() -> None:
+            lane.timers.pop(key, None)
+            lane.queue.put_nowait(key)
+
+        lane.timers[key] = loop.call_later(delay, fire)
+
+    def _done(self, lane: _Lane, key: str) -> None:
+        lane.scheduled.discard(key)
+        self.metrics.webhook_pending.labels(endpoint=lane.endpoint.id).set(len(lane.scheduled))
+
+    async def _worker(self, lane: _Lane) -> None:
+        me = asyncio.current_task()
+        assert me is not None
+        while not self._closing:
+            key = await lane.queue.get()
+            lane.busy.add(me)
+            try:
+                await self._process(lane, key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # never let one entry kill the lane
+                log.error("webhook delivery to %s failed internally: %s", lane.endpoint.display_url,
+                          wh.scrub(f"{type(exc).__name__}: {exc}", lane.endpoint.url))
+                self._done(lane, key)
+            finally:
+                lane.busy.discard(me)
+
+    async def _process(self, lane: _Lane, key: str) -> None:
+        raw = self.store.get(key)
+        if raw is None:  # delivered or dead-lettered meanwhile (e.g. by another worker)
+            self._done(lane, key)
+            return
+        entry = dict(raw)
+        if "dead_letter" in entry:
+            await self._dead_letter(lane, key, entry)
+            return
+        ep = lane.endpoint
+        attempt = int(entry.get("attempts", 0)) + 1
+        status, error, retry_after = await self._attempt(ep, entry["alert"])
+        decision = self.policy.classify(status)
+        entry["attempts"] = attempt
+        if decision == Decision.DELIVERED:
+            self.store.pop(key, None)
+            self.metrics.webhook_outcome(ep.id, "delivered")
+            log.info("webhook %s delivered to %s (attempt %d)", entry["alert"]["alert_id"], ep.display_url, attempt)
+            self._done(lane, key)
+            return
+        entry["last_status"], entry["last_error"] = status, error
+        if decision == Decision.RETRY and not self.policy.gives_up(attempt, ep.max_attempts):
+            delay = self.policy.next_delay(attempt, self.rand, retry_after)
+            entry["next_attempt_at"] = self.clock() + delay
+            self.store[key] = entry
+            self.metrics.webhook_outcome(ep.id, "retried")
+            log.warning("webhook %s to %s failed (attempt %d: %s); retrying in %.2fs",
+                        entry["alert"]["alert_id"], ep.display_url, attempt, error or status, delay)
+            if not self._closing:
+                self._schedule(lane, key, delay)
+            return
+        reason = "rejected" if decision == Decision.PERMANENT else "exhausted"
+        entry["dead_letter"] = wh.dead_letter_record(entry, reason=reason, now=self.clock())
+        self.store[key] = entry
+        self.metrics.webhook_outcome(ep.id, "dead_letter")
+        log.warning("webhook %s to %s dead-lettered after %d attempt(s): %s",
+                    entry["alert"]["alert_id"], ep.display_url, attempt, error or status)
+        await self._dead_letter(lane, key, entry)
+
+    async def _attempt(self, ep: Endpoint, alert: Mapping[str, Any]) -> tuple[int | None, str | None, float | None]:
+        """One POST. Returns (status or None, error text or None, Retry-After seconds or None)."""
+        assert self._session is not None
+        body = wh.body_bytes(alert, self.source)
+        headers = wh.signed_headers(ep.keys, alert["alert_id"], int(self.clock()), body)
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        try:
+            async with self._session.post(ep.url, data=body, headers=headers, allow_redirects=False,
+                                          timeout=aiohttp.ClientTimeout(total=ep.timeout)) as resp:
+                await resp.read()
+                status = resp.status
+                retry_after = wh.parse_retry_after(resp.headers.get("Retry-After"), self.clock())
+                error = None if 200 <= status < 300 else f"HTTP {status} {resp.reason or ''}".strip()
+                return status, error, retry_after
+        except asyncio.TimeoutError:
+            return None, f"timeout after {ep.timeout:g}s", None
+        except aiohttp.ClientError as exc:
+            return None, wh.scrub(f"{type(exc).__name__}: {exc}", ep.url), None
+        except OSError as exc:
+            return None, wh.scrub(f"{type(exc).__name__}: {exc}", ep.url), None
+        finally:
+            self.metrics.webhook_latency.labels(endpoint=ep.id).observe(loop.time() - start)
+
+    async def _dead_letter(self, lane: _Lane, key: str, entry: dict[str, Any]) -> None:
+        try:
+            if self.on_dead_letter is not None:
+                await self.on_dead_letter(entry["dead_letter"])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            attempt = int(entry.get("dl_attempts", 0)) + 1
+            entry["dl_attempts"] = attempt
+            self.store[key] = entry
+            delay = self.policy.backoff(attempt, self.rand) or self.policy.base
+            log.error("webhook dead-letter callback failed (%s); retrying in %.2fs", type(exc).__name__, delay)
+            if not self._closing:
+                self._schedule(lane, key, delay)
+            return
+        self.store.pop(key, None)
+        self._done(lane, key)
+
+    async def _orphan(self, key: str, entry: dict[str, Any]) -> None:
+        """An entry whose endpoint is no longer configured: dead-letter it."""
+        record = entry.get("dead_letter") or wh.dead_letter_record(entry, reason="endpoint_removed",
+                                                                   now=self.clock())
+        try:
+            if self.on_dead_letter is not None:
+                await self.on_dead_letter(record)
+        except Exception as exc:
+            log.error("webhook dead-letter callback failed (%s); kept for the next resume()", type(exc).__name__)
+            return
+        self.metrics.webhook_outcome(entry.get("endpoint") or "unknown", "dead_letter")
+        self.store.pop(key, None)
