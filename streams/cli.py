@@ -113,7 +113,10 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
 @click.option("--app-id", default=None, metavar="ID", help="Consumer group / changelog prefix [WIRESTREAM_APP_ID].")
 @click.option("--loglevel", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
               show_default=True, help="Worker log level.")
-def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions, app_id, loglevel) -> None:
+@click.option("--connect-timeout", type=float, default=30.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the broker at start before giving up.")
+def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions, app_id, loglevel,
+           connect_timeout) -> None:
     """Run a stream-processing worker (Faust) until Ctrl-C / SIGTERM."""
     from .app import run_worker
     from .broker import BrokerError
@@ -122,7 +125,7 @@ def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions
                              data_dir=data_dir, topic_prefix=topic_prefix, partitions=partitions,
                              app_id=app_id)
     try:
-        run_worker(settings, loglevel=loglevel)
+        run_worker(settings, loglevel=loglevel, connect_timeout=connect_timeout)
     except BrokerError as exc:
         fail(str(exc))
     except KeyboardInterrupt:

@@ -21,7 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import aiohttp
 
@@ -175,11 +175,11 @@ class WebhookDispatcher:
             self._session = None
         self._started = False
 
-    async def __aenter__(self) -> WebhookDispatcher:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
     # API -----------------------------------------------------------------------------------
@@ -283,7 +283,7 @@ class WebhookDispatcher:
                 await self._process(lane, key)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # never let one entry kill the lane
+            except Exception as exc:  # noqa: BLE001 - never let one entry kill the lane
                 log.error("webhook delivery to %s failed internally: %s", lane.endpoint.display_url,
                           wh.scrub(f"{type(exc).__name__}: {exc}", lane.endpoint.url))
                 self._done(lane, key)
@@ -344,7 +344,7 @@ class WebhookDispatcher:
                 retry_after = wh.parse_retry_after(resp.headers.get("Retry-After"), self.clock())
                 error = None if 200 <= status < 300 else f"HTTP {status} {resp.reason or ''}".strip()
                 return status, error, retry_after
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None, f"timeout after {ep.timeout:g}s", None
         except aiohttp.ClientError as exc:
             return None, wh.scrub(f"{type(exc).__name__}: {exc}", ep.url), None
@@ -359,7 +359,7 @@ class WebhookDispatcher:
                 await self.on_dead_letter(entry["dead_letter"])
         except asyncio.CancelledError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the callback is the app's; any failure is retried
             attempt = int(entry.get("dl_attempts", 0)) + 1
             entry["dl_attempts"] = attempt
             self.store[key] = entry
@@ -378,7 +378,7 @@ class WebhookDispatcher:
         try:
             if self.on_dead_letter is not None:
                 await self.on_dead_letter(record)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the callback is the app's; any failure is retried
             log.error("webhook dead-letter callback failed (%s); kept for the next resume()", type(exc).__name__)
             return
         self.metrics.webhook_outcome(entry.get("endpoint") or "unknown", "dead_letter")

@@ -11,9 +11,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
-__all__ = ["Metrics", "CONTENT_TYPE", "LATENCY_BUCKETS", "WEBHOOK_OUTCOMES"]
+__all__ = ["CONTENT_TYPE", "LATENCY_BUCKETS", "WEBHOOK_OUTCOMES", "Metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 # 1 ms .. 10 s, roughly x2.5 per step

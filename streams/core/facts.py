@@ -118,7 +118,10 @@ class Fact:
 def is_substantive(fact: Fact) -> bool:
     """Enough content to be a fact: not a bare attribution ("he said", "Li added") or a fragment."""
     n = len(fact.terms)
-    return (n >= 3 and fact.weight >= 1.2) or (n >= 2 and bool(fact.figures))
+    if n >= 3:
+        return fact.weight >= 1.2
+    figures = sum(1 for f in fact.figures if not f.date)
+    return n >= 1 and (n + figures >= 3 or (n == 2 and (figures > 0 or all(t.name for t in fact.terms))))
 
 
 # --- per-language lexicon (lazy caches) --------------------------------------------------------

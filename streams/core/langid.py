@@ -37,6 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from streams.core import wordlm
+
 UND = "und"
 
 #: Characters of headline + body used (at least half from the body). langdetect converges
@@ -61,6 +63,19 @@ MODEL_WEIGHT = 0.25
 PROB_FLOOR = 1e-6
 #: Log-likelihood bonus for each function word of a language found in the text.
 WORD_WEIGHT = 1.5
+#: Weight of the word model (wordfreq unigrams, see :mod:`streams.core.wordlm`) inside a
+#: group: its mean token log-likelihood times min(tokens, LM_CAP) times this.
+LM_WEIGHT = 1.0
+LM_CAP = 20
+#: Scripts whose words the word model checks (word-level tokens; Indic scripts would need
+#: syllable-aware tokenisation, and are decided by script or by langdetect alone).
+_WORD_SCRIPTS = frozenset({"Latin", "Cyrillic"})
+#: A model answer whose word list knows fewer than this share of the text's words (3+ letters;
+#: at least MIN_KNOWN_TOKENS of them) is "und": the text is in a language we do not model.
+MIN_KNOWN_SHARE = 0.2
+MIN_KNOWN_TOKENS = 3
+#: Log-prior against a language langdetect lacks (Malay, Serbian, Icelandic) inside a group.
+EXTRA_PENALTY = 4.0
 
 # --------------------------------------------------------------------------------------------
 # Scripts
@@ -256,6 +271,10 @@ _LETTER_RATES: dict[str, dict[str, float]] = {
     "no": {"æ": 0.0013},
     "sv": {"ä": 0.0177, "ö": 0.0135},
     "af": {"ê": 0.0007, "ë": 0.0019},
+    # languages langdetect lacks: rates from wordfreq's lists (frequency-weighted letters;
+    # Serbian through its Latin spelling, lj/nj/dž/j/đ/ć -> љ/њ/џ/ј/ђ/ћ)
+    "sr": {"ђ": 0.0019, "џ": 0.0001, "љ": 0.0048, "ј": 0.0389, "ћ": 0.0047, "њ": 0.0062},
+    "is": {"ö": 0.0071, "æ": 0.0076},
     "nl": {"ë": 0.0010},
 }
 _RATE_FLOOR = 1e-4
@@ -333,6 +352,54 @@ def _group_vocab(group: frozenset[str]) -> dict[str, frozenset[str]]:
     return vocab
 
 
+#: Languages langdetect lacks but the word model knows, with the script they are recognised
+#: in and the langdetect languages their texts come out as (a candidate's model probability
+#: is the largest of those: langdetect cannot tell them apart, the words and letters do).
+_WORD_EXTRAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "ms": ("Latin", ("id",)),
+    "sr": ("Cyrillic", ("mk", "bg", "ru", "uk")),
+    "is": ("Latin", ("no", "da", "sv")),
+}
+_EXTRAS_FOR: dict[str, frozenset[str]] = {}
+for _extra, (_script, _proxies) in _WORD_EXTRAS.items():
+    for _proxy in _proxies:
+        _EXTRAS_FOR[_proxy] = _EXTRAS_FOR.get(_proxy, frozenset()) | {_extra}
+
+
+def _candidates(top: str) -> frozenset[str]:
+    """top, its confusable group and the extra languages its texts may really be in."""
+    return _GROUP_OF.get(top, frozenset({top})) | _EXTRAS_FOR.get(top, frozenset())
+
+
+def _model_prob(lang: str, probs: dict[str, float]) -> float:
+    if lang in _WORD_EXTRAS:
+        return max(probs.get(p, 0.0) for p in _WORD_EXTRAS[lang][1])
+    return probs.get(lang, 0.0)
+
+
+def _word_scores(group: frozenset[str], text: str) -> dict[str, float]:
+    """Each member's word-model evidence (its mean token log-likelihood, scaled by the
+    number of tokens up to :data:`LM_CAP`), or {} when some member has no word model."""
+    if LM_WEIGHT <= 0.0 or not all(wordlm.available(lang) for lang in group):
+        return {}
+    toks = wordlm.tokens(text)
+    if not toks:
+        return {}
+    scale = LM_WEIGHT * min(len(toks), LM_CAP)
+    return {lang: scale * mean for lang, (mean, _) in wordlm.score(toks, group).items()}
+
+
+def _unexplained(lang: str, text: str) -> bool:
+    """Whether ``lang``'s word list knows too few of the text's words (of 3+ letters) for the
+    text to be in ``lang``. False when there is no word model or too few words to tell."""
+    if not wordlm.available(lang):
+        return False
+    toks = [t for t in wordlm.tokens(text) if len(t) >= 3]
+    if len(toks) < MIN_KNOWN_TOKENS:
+        return False
+    return wordlm.score(toks, (lang,))[lang][1] < MIN_KNOWN_SHARE
+
+
 def _refine(
     top: str,
     probs: dict[str, float],
@@ -340,19 +407,24 @@ def _refine(
     letters: int,
     words: Counter[str],
     hint: str | None,
+    text: str = "",
 ) -> tuple[str, float]:
     """The language of top's confusable group that best explains the model's probabilities,
-    the distinctive letters and the function words, with its probability."""
-    group = _GROUP_OF.get(top)
-    if group is None:
+    the distinctive letters, the function words and the word model, with its probability."""
+    group = _candidates(top)
+    if len(group) == 1:
         return top, probs[top]
     markers = _group_markers(group)
     vocab = _group_vocab(group)
+    lm = _word_scores(group, text)
     scores: dict[str, float] = {}
     for lang in sorted(group):
-        score = MODEL_WEIGHT * math.log(max(probs.get(lang, 0.0), PROB_FLOOR))
+        score = MODEL_WEIGHT * math.log(max(_model_prob(lang, probs), PROB_FLOOR))
         score += _letter_loglik(lang, chars, letters, markers)
         score += WORD_WEIGHT * sum(n for w, n in words.items() if w in vocab[lang])
+        score += lm.get(lang, 0.0)
+        if lang in _WORD_EXTRAS:
+            score -= EXTRA_PENALTY  # a prior: the languages langdetect knows are the usual
         if lang == hint:
             score += HINT_PRIOR  # the feed's word settles a close call inside the group
         scores[lang] = score
@@ -558,7 +630,7 @@ def _analyse(text: str, hint: str | None) -> Decision:
     if top in _GROUP_OF or top == "no":
         words = Counter(_WORD_RE.findall(text.lower()))
     model_hint = {"nb": "no", "nn": "no", "zh": "zh-cn"}.get(hint or "", hint)
-    lang, prob = _refine(top, probs, chars, letters, words, model_hint)
+    lang, prob = _refine(top, probs, chars, letters, words, model_hint, text)
     code = _norwegian(words) if lang == "no" else _ALIASES.get(lang, lang)
 
     # The hint: a prior that decides near-ties, never a clear answer.
@@ -569,6 +641,12 @@ def _analyse(text: str, hint: str | None) -> Decision:
             hint_prob = probs.get("zh-cn", 0.0) + probs.get("zh-tw", 0.0)
         if hint_prob > 0.0 and hint_prob >= HINT_RATIO * prob:
             return Decision(hint, hint_prob, "hint")
+
+    if script in _WORD_SCRIPTS and _unexplained(code, text):
+        # the words are not the language's: most likely a language we have no model of
+        if hint is not None and hint != code:
+            return _hint_fallback(hint, script)
+        return Decision(UND, prob, "unknown-words")
 
     need = MIN_PROB_SHORT if letters < SHORT_LETTERS else MIN_PROB
     if prob < need:

@@ -18,20 +18,23 @@ sentence repeating one already found new in the same story is not reported twice
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import Fact, analyze, is_substantive
+from .facts import Fact, Term, analyze, is_substantive
 from .models import NewFact
 
-__all__ = ["NoveltyResult", "assess", "MIN_NEW_WEIGHT", "MIN_NEW_SHARE", "MIN_CLAUSE_SHARE", "FIGURE_CONTEXT"]
+__all__ = ["NoveltyResult", "assess", "MIN_NEW_WEIGHT", "MIN_NEW_SHARE", "MAX_NEW_SHARE", "SHARE_MARGIN", "MIN_SPAN_SHARE", "FIGURE_CONTEXT"]
 
 MIN_NEW_WEIGHT = 1.5  # weight of unknown terms a new fact needs (about two rare words)
-MIN_NEW_SHARE = 0.4  # ... as a share of the sentence's term weight
-MIN_CLAUSE_SHARE = 0.6  # ... or as a share of one clause's term weight
+MIN_NEW_SHARE = 0.2  # ... as a share of the sentence's term weight, at least
+MAX_NEW_SHARE = 0.4  # ... and at most (the story's median share + SHARE_MARGIN in between)
+SHARE_MARGIN = 0.15
+MIN_SPAN_SHARE = 0.3  # ... or as a share of a leading or trailing run of clauses (a glued clause)
 FIGURE_CONTEXT = 0.3  # a figure is known where a known fact has it and this much term overlap
-EDIT_OVERLAP = 0.7  # a sentence sharing this much with a known fact is an edit of it (for dates)
+EDIT_OVERLAP = 0.7  # a sentence sharing this much with a known fact (smaller set) is an edit of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,13 +44,13 @@ class NoveltyResult:
 
 
 class _Known:
-    """The event's known terms, and the term sets of known facts by figure."""
+    """The event's known terms, the term sets of known facts by figure, and an edit finder."""
 
     def __init__(self, known: Sequence[dict[str, Any]], figures: set[str]) -> None:
         self.terms: set[str] = set()
         self.by_figure: dict[str, list[frozenset[str]]] = {}
-        self.with_figures: list[tuple[list[str], Sequence[str]]] = []  # for edit detection
-        self._edit_index: list[tuple[frozenset[str], frozenset[str]]] | None = None
+        self._with_figures: list[tuple[Sequence[str], Sequence[str]]] = []
+        self._edit: tuple[list[tuple[frozenset[str], frozenset[str]]], dict[str, list[int]]] | None = None
         for fact in known:
             keys = fact.get("k")
             if keys is None:  # a fact stored without keys: analyze its text again
@@ -56,7 +59,7 @@ class _Known:
                 figs = fact.get("f", ())
             self.terms.update(keys)
             if figs:
-                self.with_figures.append((keys, figs))
+                self._with_figures.append((keys, figs))
             for fig in figs:
                 if fig in figures:
                     self.by_figure.setdefault(fig, []).append(frozenset(keys))
@@ -66,65 +69,95 @@ class _Known:
         self.terms.update(keys)
         figs = [f.key for f in fact.figures]
         if figs:
-            self.with_figures.append((list(keys), figs))
-            self._edit_index = None
+            self._with_figures.append((list(keys), figs))
+            self._edit = None
         for fig in figs:
             self.by_figure.setdefault(fig, []).append(keys)
 
     def knows_figure(self, figure: str, keys: frozenset[str]) -> bool:
+        """A known fact states this figure in a similar context."""
         for context in self.by_figure.get(figure, ()):
             smaller = min(len(keys), len(context))
             if smaller == 0 or len(keys & context) >= FIGURE_CONTEXT * smaller:
                 return True
         return False
 
-
-    def edits_other_date(self, keys: frozenset[str], dates: set[str]) -> bool:
-        """Whether a known fact says nearly the same with another date (a corrected date)."""
-        if self._edit_index is None:
-            self._edit_index = [(frozenset(k), frozenset(f)) for k, f in self.with_figures]
-        for context, figs in self._edit_index:
-            smaller = min(len(keys), len(context))
-            if smaller and figs - dates and len(keys & context) >= EDIT_OVERLAP * smaller:
-                return True
-        return False
+    def changed_figures(self, keys: frozenset[str], figures: frozenset[str]) -> set[str]:
+        """Figures that replace another figure of a known sentence this one nearly repeats."""
+        if self._edit is None:
+            facts = [(frozenset(k), frozenset(f)) for k, f in self._with_figures]
+            postings: dict[str, list[int]] = {}
+            for i, (ks, _) in enumerate(facts):
+                for k in ks:
+                    postings.setdefault(k, []).append(i)
+            self._edit = (facts, postings)
+        facts, postings = self._edit
+        counts = Counter(i for k in keys for i in postings.get(k, ()))
+        near = [facts[i][1] for i, shared in counts.items()
+                if shared >= EDIT_OVERLAP * min(len(keys), len(facts[i][0]))]
+        if not any(figs - figures for figs in near):
+            return set()
+        return set(figures.difference(*near))
 
 
 def _keys_of(fact: Fact) -> tuple[list[str], list[str]]:
     return [t.key for t in fact.terms], [f.key for f in fact.figures]
 
 
-def _judge(fact: Fact, known: _Known) -> NewFact | None:
+def _share(terms: Sequence[Term], known: _Known) -> tuple[float, float]:
+    """(weight of the unknown terms, their share of the total weight)."""
+    total = sum(t.weight for t in terms)
+    new = sum(t.weight for t in terms if t.key not in known.terms)
+    return new, (new / total if total else 0.0)
+
+
+def _spans(fact: Fact) -> list[list[Term]]:
+    """The sentence's proper prefixes and suffixes at clause boundaries (where a glued clause sits)."""
+    clauses = sorted({t.clause for t in fact.terms})
+    out: list[list[Term]] = []
+    for cut in clauses[1:]:
+        out.append([t for t in fact.terms if t.clause < cut])
+        out.append([t for t in fact.terms if t.clause >= cut])
+    return out
+
+
+def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
     """The new fact this sentence states, or None when the event already knows it."""
     keys = fact.keys
-    new_figures = [f for f in fact.figures if not known.knows_figure(f.key, keys)]
-    if any(f.date for f in new_figures):  # a new date counts only as a change to a known sentence
-        dates = {f.key for f in fact.figures if f.date}
-        if not known.edits_other_date(keys, dates):
-            new_figures = [f for f in new_figures if not f.date]
-    unknown = [t for t in fact.terms if t.key not in known.terms]
-    total = fact.weight
-    new_weight = sum(t.weight for t in unknown)
-    score = new_weight / total if total else 0.0
-    is_new = bool(new_figures) or (new_weight >= MIN_NEW_WEIGHT and score >= MIN_NEW_SHARE)
+    changed = known.changed_figures(keys, frozenset(f.key for f in fact.figures)) if fact.figures else set()
+    # a figure is new when it replaces one in a known sentence, or (unless it is a date, which is
+    # often retold as "last year" or "on Tuesday") when no known fact states it in this context
+    new_figures = [f for f in fact.figures
+                   if f.key in changed or (not f.date and not known.knows_figure(f.key, keys))]
+    new_weight, score = _share(fact.terms, known)
+    is_new = bool(new_figures) or (new_weight >= MIN_NEW_WEIGHT and score >= min_share)
     if not is_new and new_weight >= MIN_NEW_WEIGHT:
-        clause_total: dict[int, float] = {}
-        clause_new: dict[int, float] = {}
-        for t in fact.terms:
-            clause_total[t.clause] = clause_total.get(t.clause, 0.0) + t.weight
-        for t in unknown:
-            clause_new[t.clause] = clause_new.get(t.clause, 0.0) + t.weight
-        is_new = any(w >= MIN_NEW_WEIGHT and w >= MIN_CLAUSE_SHARE * clause_total[c] for c, w in clause_new.items())
+        for span in _spans(fact):
+            w, share = _share(span, known)
+            if w >= MIN_NEW_WEIGHT and len(span) >= 3 and share >= max(min_share, MIN_SPAN_SHARE):
+                is_new = True
+                break
     if not is_new:
         return None
-    unknown_keys = {t.key for t in unknown}
+    unknown_keys = {t.key for t in fact.terms if t.key not in known.terms}
     return NewFact(
         text=fact.text,
-        terms=tuple(t.surface for t in unknown if not t.name),
+        terms=tuple(t.surface for t in fact.terms if t.key in unknown_keys and not t.name),
         names=tuple(name for name, keys_ in fact.names if any(k in unknown_keys for k in keys_)),
         numbers=tuple(f.surface for f in new_figures),
         score=max(score, 1.0 if new_figures else 0.0),
     )
+
+
+def _threshold(facts: Sequence[Fact], known: _Known) -> float:
+    """The share of unknown weight a sentence needs: above the story's own paraphrase noise.
+
+    A revision of a known text has most sentences fully known, so one sentence with a quarter of
+    new words stands out; another outlet's retelling has new words everywhere, so it needs more.
+    """
+    shares = sorted(_share(f.terms, known)[1] for f in facts)
+    median = shares[len(shares) // 2] if shares else 0.0
+    return min(MAX_NEW_SHARE, max(MIN_NEW_SHARE, median + SHARE_MARGIN))
 
 
 def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str, *, headline: str = "") -> NoveltyResult:
@@ -141,8 +174,9 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
     index = _Known(known, figures)
     new_facts: list[NewFact] = []
     to_add: list[dict[str, Any]] = []
+    min_share = _threshold(facts, index)
     for fact in facts:
-        found = _judge(fact, index)
+        found = _judge(fact, index, min_share)
         if found is not None:
             new_facts.append(found)
             to_add.append(_record(fact))

@@ -22,7 +22,7 @@ import math
 import tomllib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
@@ -32,11 +32,30 @@ import orjson
 from ..config import ConfigError
 
 __all__ = [
-    "WebhookConfigError", "WebhookVerificationError", "Filters", "Endpoint", "RetryPolicy",
-    "Decision", "EVENT_TYPE", "DATASCHEMA", "CONTENT_TYPE", "SECRET_PREFIX",
-    "decode_secret", "check_url", "redact_url", "endpoint_id", "parse_config_text",
-    "endpoints_from_config", "envelope", "body_bytes", "sign", "signed_headers", "verify",
-    "parse_retry_after", "dead_letter_record", "scrub",
+    "CONTENT_TYPE",
+    "DATASCHEMA",
+    "EVENT_TYPE",
+    "SECRET_PREFIX",
+    "Decision",
+    "Endpoint",
+    "Filters",
+    "RetryPolicy",
+    "WebhookConfigError",
+    "WebhookVerificationError",
+    "body_bytes",
+    "check_url",
+    "dead_letter_record",
+    "decode_secret",
+    "endpoint_id",
+    "endpoints_from_config",
+    "envelope",
+    "parse_config_text",
+    "parse_retry_after",
+    "redact_url",
+    "scrub",
+    "sign",
+    "signed_headers",
+    "verify",
 ]
 
 EVENT_TYPE = "dev.wirestream.story_update"
@@ -400,7 +419,7 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return max(0.0, when.timestamp() - now)
 
 
@@ -446,7 +465,7 @@ class RetryPolicy:
 
 
 def _rfc3339(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def dead_letter_record(entry: Mapping[str, Any], *, reason: str, now: float) -> dict[str, Any]:
