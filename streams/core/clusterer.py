@@ -56,6 +56,7 @@ class ClusterConfig:
     threshold: float = 0.5  # join when the probability reaches this
     decay_per_day: float = 1.5  # logit penalty per day since the event's last story
     number_cap: int = 3
+    stemming: bool = True
 
 
 DEFAULT_CONFIG = ClusterConfig()
@@ -234,7 +235,8 @@ class Clusterer:
         def zipf(lower: str) -> float:
             return termstats.background_zipf(lower, lang)
 
-        return extract(story.headline, story.sentences, term_idf, zipf, min_idf=self.cfg.min_idf)
+        return extract(story.headline, story.sentences, term_idf, zipf, lang=lang, min_idf=self.cfg.min_idf,
+                       stemming=self.cfg.stemming)
 
     # --- decisions ---------------------------------------------------------------------------
 

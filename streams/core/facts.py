@@ -19,12 +19,12 @@ so novelty can tell a new clause glued onto a known sentence from a paraphrase.
 
 from __future__ import annotations
 
-import bisect
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Sequence
+from typing import NamedTuple
 
-__all__ = ["Term", "Figure", "Fact", "analyze", "is_substantive", "NAME_WEIGHT"]
+__all__ = ["Term", "Figure", "Fact", "Details", "analyze", "details", "is_substantive", "NAME_WEIGHT"]
 
 NAME_WEIGHT = 0.7  # minimum weight of a name token
 _MIN_WEIGHT = 0.15
@@ -56,7 +56,7 @@ _SCALE = {
 }
 
 _NUMBER = re.compile(
-    r"""(?<![\w.,])
+    r"""(?<![\w.,])(?=[\dUSACNHREIR$\u20ac\u00a3\u00a5\u20b9\u20bd\u20a9])
     (?P<cur>(?:US|USD|AU|A|C|CA|NZ|HK|S|R)?[$\u20ac\u00a3\u00a5\u20b9\u20bd\u20a9]\s?
         |(?:USD|EUR|GBP|JPY|CNY|RMB|INR|Rs\.?)\s?)?
     (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)
@@ -68,8 +68,12 @@ _NUMBER = re.compile(
     """,
     re.VERBOSE | re.IGNORECASE,
 )
-_TOKEN = re.compile(r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)*")
-_CLAUSE_BREAK = re.compile(r"[,;:()\[\]]|\s-\s|\"")
+_NUMBER_HINT = re.compile(r"[\d]")
+_BLANK = "\x00"
+_BLANKS = re.compile("\x00+")
+_SUBTOKEN = re.compile(r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)*|\x00+")
+_PUNCT = "\"'()[]{}<>,;:.!?-*/\\|&+=~^_#@%$\u00bf\u00a1\u2026\x00"
+_BREAKS = frozenset(",;:()[]\"-")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 
 _Info = tuple[bool, str, float, float, bool]  # is_stop, key, weight, zipf, is_calendar
@@ -78,8 +82,7 @@ _PREFIX_LEN = {"ru": 5, "uk": 5, "bg": 5, "mk": 5, "sr": 5, "sh": 5, "hr": 5, "b
                "sk": 5, "sl": 5, "fi": 5, "et": 5, "hu": 5, "tr": 5, "lt": 5, "lv": 5, "ko": 3}
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
+class Term(NamedTuple):
     key: str  # stemmed, lowercased
     surface: str  # as written (lowercased unless a name)
     weight: float  # 0..1, rarer is heavier
@@ -87,41 +90,44 @@ class Term:
     name: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Figure:
+class Figure(NamedTuple):
     key: str  # comparable value: "1.9e+11", "40%", "2022"
     surface: str  # as written: "US$190 billion"
     clause: int
     date: bool = False  # a year or a day of the month ("in 2022", "Tuesday, 23"): says when, not what
 
 
-@dataclass(frozen=True, slots=True)
-class Fact:
+class Fact(NamedTuple):
+    """What one sentence states, in comparable keys (cheap to compute; see ``details``)."""
+
     text: str
-    terms: tuple[Term, ...]  # unique by key, in order of appearance
+    lang: str
+    weights: dict[str, float]  # term key -> weight
     figures: tuple[Figure, ...]  # unique by key
-    names: tuple[tuple[str, tuple[str, ...]], ...]  # (name phrase, its term keys)
-
-    @property
-    def keys(self) -> frozenset[str]:
-        return frozenset(t.key for t in self.terms)
-
-    @property
-    def weight(self) -> float:
-        return sum(t.weight for t in self.terms)
+    keys: frozenset[str]  # the term keys
+    weight: float  # total term weight
 
     def to_known(self) -> dict[str, object]:
         """The compact, JSON-able form kept in the event's known facts."""
-        return {"text": self.text, "k": [t.key for t in self.terms], "f": [f.key for f in self.figures]}
+        return {"text": self.text, "k": list(self.weights), "f": [f.key for f in self.figures]}
+
+
+class Details(NamedTuple):
+    """The slower per-token view of a fact: terms with surface form and clause, and names."""
+
+    terms: tuple[Term, ...]
+    names: tuple[tuple[str, tuple[str, ...]], ...]  # (name phrase, its term keys)
 
 
 def is_substantive(fact: Fact) -> bool:
     """Enough content to be a fact: not a bare attribution ("he said", "Li added") or a fragment."""
-    n = len(fact.terms)
+    n = len(fact.weights)
     if n >= 3:
         return fact.weight >= 1.2
     figures = sum(1 for f in fact.figures if not f.date)
-    return n >= 1 and (n + figures >= 3 or (n == 2 and (figures > 0 or all(t.name for t in fact.terms))))
+    if n == 0 or n + figures < 2:
+        return False
+    return n + figures >= 3 or all(t.name for t in details(fact).terms)
 
 
 # --- per-language lexicon (lazy caches) --------------------------------------------------------
@@ -218,79 +224,182 @@ def _is_date(m: re.Match[str], sentence: str) -> bool:
     return any(w is not None and w.group(1).lower() in _CALENDAR for w in (before, after))
 
 
-def analyze(sentence: str, lang: str = "und") -> Fact:
-    """Extract a sentence's terms, names and figures."""
-    breaks = [m.start() for m in _CLAUSE_BREAK.finditer(sentence)]
-    figures: list[Figure] = []
-    seen_fig: set[str] = set()
-    spans: list[tuple[int, int]] = []
+def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
+    """The sentence with its figures blanked out, and each figure's (key, surface, is_date)."""
+    if not _NUMBER_HINT.search(sentence):
+        return sentence, []
+    found: list[tuple[str, str, bool]] = []
+    parts: list[str] = []
+    last = 0
     for m in _NUMBER.finditer(sentence):
-        key = _figure_key(m)
-        spans.append(m.span())
-        if key not in seen_fig:
-            seen_fig.add(key)
-            figures.append(Figure(key, m.group(0).strip(), bisect.bisect_right(breaks, m.start()),
-                                  _is_date(m, sentence)))
-    text = sentence
-    if spans:  # blank figures out (same length) so "US$190" gives no "US" term
-        chars = list(sentence)
-        for a, b in spans:
-            chars[a:b] = " " * (b - a)
-        text = "".join(chars)
+        found.append((_figure_key(m), m.group(0).strip().rstrip("."), _is_date(m, sentence)))
+        parts.append(sentence[last:m.start()])
+        parts.append(_BLANK * (m.end() - m.start()))  # "US$190" must give no "US" term
+        last = m.end()
+    if not found:
+        return sentence, []
+    parts.append(sentence[last:])
+    return "".join(parts), found
 
-    terms: list[Term] = []
-    seen: set[str] = set()
-    names: list[tuple[str, tuple[str, ...]]] = []
-    run: list[tuple[str, str, int]] = []  # (token, key, index in terms or -1) of the current name
-    run_end = -2
-    doubtful = -1  # terms index of a common sentence-initial capitalized word (a name only in a run)
 
-    def close_run() -> None:
-        if len(run) == 1 and doubtful >= 0 and run[0][2] == doubtful:
-            t = terms[doubtful]
-            terms[doubtful] = Term(t.key, t.surface.lower(), _token_info(t.surface.lower(), lang)[2], t.clause, False)
-        elif run:
-            names.append((" ".join(r[0] for r in run), tuple(r[1] for r in run)))
-        run.clear()
-
-    first = True
-    for m in _TOKEN.finditer(text):
-        tok = m.group(0)
-        start = m.start()
-        clause = bisect.bisect_right(breaks, start)
+def _word_pairs(word: str, lang: str) -> tuple[tuple[str, float], ...]:
+    """(key, weight) of each content token in a whitespace-delimited word (cached per language)."""
+    stop, cache = _lexicon(lang)
+    pairs = []
+    for tok in (word,) if word.isalpha() else _SUBTOKEN.findall(word):
+        if tok[0] == _BLANK:
+            continue
         if _UNSPACED.search(tok):
-            _add_unspaced(tok, clause, terms, seen)
-            first = False
+            pairs.extend((g, 0.5) for g in _bigrams(tok))
             continue
         if tok.endswith("'s"):
             tok = tok[:-2]
-        lower = tok.lower()
-        is_stop, key, weight, zipf, calendar = _token_info(lower, lang)
-        initial, first = first, False
-        is_name = not is_stop and not calendar and tok[0].isupper()
-        if run and (not is_name or start > run_end + 1):
-            close_run()
-        if is_stop:
-            continue
-        index = -1
-        if key not in seen:
-            seen.add(key)
-            index = len(terms)
-            terms.append(Term(key, tok if is_name else lower, max(weight, NAME_WEIGHT) if is_name else weight,
-                              clause, is_name))
-        if is_name:
-            if initial and zipf >= _COMMON_ZIPF and not tok.isupper():
-                doubtful = index
-            run.append((tok, key, index))
-            run_end = m.end()
-    close_run()
-    return Fact(sentence, tuple(terms), tuple(figures), tuple(names))
+        is_stop, key, weight, _, calendar = _token_info(tok.lower(), lang)
+        if not is_stop:
+            pairs.append((key, max(weight, NAME_WEIGHT) if tok[0].isupper() and not calendar else weight))
+    return tuple(pairs)
+
+
+def analyze(sentence: str, lang: str = "und") -> Fact:
+    """Extract a sentence's term keys (weighted) and figures — the fast path novelty runs on."""
+    text, found = _blank_figures(sentence)
+    _, cache = _lexicon(lang)
+    words = [w.strip(_PUNCT) for w in text.split()]
+    if words and words[0][:1].isupper():
+        words[0] = words[0].lower()  # sentence-initial capital: no name evidence
+    get = cache.get
+    weights: dict[str, float] = {}
+    for w in words:
+        pairs = get("\x01" + w)
+        if pairs is None:
+            pairs = _word_pairs(w, lang) if w else ()
+            if len(cache) < 400_000:
+                cache["\x01" + w] = pairs  # type: ignore[assignment]  # words share the token cache
+        for key, weight in pairs:
+            if weights.get(key, 0.0) < weight:
+                weights[key] = weight
+    figures: list[Figure] = []
+    if found:
+        clauses = _figure_clauses(text)
+        seen: set[str] = set()
+        for n, (key, surface, date) in enumerate(found):
+            if key not in seen:
+                seen.add(key)
+                figures.append(Figure(key, surface, clauses[n] if n < len(clauses) else 0, date))
+    return Fact(sentence, lang, weights, tuple(figures), frozenset(weights), sum(weights.values()))
+
+
+def _figure_clauses(text: str) -> list[int]:
+    """Clause index of each blanked figure in ``text`` (clauses as ``details`` counts them)."""
+    out: list[int] = []
+    clause = 0
+    for word in text.split():
+        core = word.strip(_PUNCT)
+        if word[0] in _PUNCT and set(word[:len(word) - len(word.lstrip(_PUNCT))]) & _BREAKS or word == "-":
+            clause += 1
+        if _BLANK in core:
+            out.extend(clause for _ in _BLANKS.findall(core))
+        if core and core != word and word[-1] in _PUNCT and word[-1] != "." and \
+                set(word[len(word.rstrip(_PUNCT)):]) & _BREAKS:
+            clause += 1
+    return out
+
+
+def details(fact: Fact) -> Details:
+    """Terms (with surface form, weight and clause) and name phrases of a fact."""
+    lang = fact.lang
+    text, _ = _blank_figures(fact.text)
+    stop, cache = _lexicon(lang)
+    unspaced = _UNSPACED.search(text) is not None
+    terms: list[Term] = []
+    seen: set[str] = set()
+    names: list[tuple[str, tuple[str, ...]]] = []
+    run: list[tuple[str, str]] = []  # (token, key) of the current run of name tokens
+    doubtful = -1  # terms index of a common sentence-initial capitalized word (a name only in a run)
+    first = True
+    clause = 0
+    for word in text.split():
+        if word.isalpha():
+            tokens: Sequence[str] = (word,)
+            after = False
+        else:
+            core = word.strip(_PUNCT)
+            lead = word[0] in _PUNCT and not word[0] == "'"
+            after = core != word and word[-1] in _PUNCT and word.rstrip(_PUNCT) == core and word[-1] != "."
+            if lead or not core:
+                if run:
+                    doubtful = _close_run(run, names, terms, doubtful, lang)
+                if lead and (set(word[:len(word) - len(word.lstrip(_PUNCT))]) & _BREAKS or word == "-"):
+                    clause += 1
+                if not core:
+                    continue
+            if _BLANK in core and run:
+                doubtful = _close_run(run, names, terms, doubtful, lang)
+            tokens = _SUBTOKEN.findall(core)
+            if after:
+                after = bool(set(word[len(core) + (len(word) - len(word.lstrip(_PUNCT))):]) & _BREAKS)
+        for tok in tokens:
+            if tok[0] == _BLANK:
+                continue
+            if unspaced and _UNSPACED.search(tok):
+                _add_unspaced(tok, clause, terms, seen)
+                first = False
+                continue
+            if tok.endswith("'s"):
+                tok = tok[:-2]
+            lower = tok.lower()
+            info = cache.get(lower)
+            if info is None:
+                info = _token_info(lower, lang)
+            is_stop, key, weight, zipf, calendar = info
+            initial, first = first, False
+            is_name = not is_stop and not calendar and tok[0].isupper()
+            if not is_name:
+                if run:
+                    doubtful = _close_run(run, names, terms, doubtful, lang)
+                if is_stop:
+                    continue
+            index = -1
+            if key not in seen:
+                seen.add(key)
+                index = len(terms)
+                if is_name:
+                    terms.append(Term(key, tok, weight if weight > NAME_WEIGHT else NAME_WEIGHT, clause, True))
+                else:
+                    terms.append(Term(key, lower, weight, clause, False))
+            if is_name:
+                if initial and zipf >= _COMMON_ZIPF and not tok.isupper():
+                    doubtful = index
+                run.append((tok, key))
+        if after:
+            clause += 1
+            if run:
+                doubtful = _close_run(run, names, terms, doubtful, lang)
+    if run:
+        _close_run(run, names, terms, doubtful, lang)
+    return Details(tuple(terms), tuple(names))
+
+
+def _close_run(run: list[tuple[str, str]], names: list[tuple[str, tuple[str, ...]]], terms: list[Term],
+               doubtful: int, lang: str) -> int:
+    """End a run of name tokens: a lone common sentence-initial word is no name after all."""
+    if len(run) == 1 and doubtful >= 0 and terms[doubtful].key == run[0][1]:
+        t = terms[doubtful]
+        lower = t.surface.lower()
+        terms[doubtful] = Term(t.key, lower, _token_info(lower, lang)[2], t.clause, False)
+    else:
+        names.append((" ".join(r[0] for r in run), tuple(r[1] for r in run)))
+    run.clear()
+    return -1
+
+
+def _bigrams(tok: str) -> list[str]:
+    """Character bigrams for scripts written without spaces."""
+    return [tok] if len(tok) < 2 else [tok[i:i + 2] for i in range(len(tok) - 1)]
 
 
 def _add_unspaced(tok: str, clause: int, terms: list[Term], seen: set[str]) -> None:
-    """Character bigrams for scripts written without spaces."""
-    grams = [tok] if len(tok) < 2 else [tok[i:i + 2] for i in range(len(tok) - 1)]
-    for g in grams:
+    for g in _bigrams(tok):
         if g not in seen:
             seen.add(g)
             terms.append(Term(g, g, 0.5, clause, False))

@@ -59,6 +59,46 @@ def fold(word: str) -> str:
     return unicodedata.normalize("NFC", w.translate(_TRANSLIT))
 
 
+# --- stemming ---------------------------------------------------------------------------------
+
+_SNOWBALL = {
+    "ar": "arabic", "hy": "armenian", "eu": "basque", "ca": "catalan", "cs": "czech", "da": "danish",
+    "nl": "dutch", "en": "english", "et": "estonian", "fi": "finnish", "fr": "french", "de": "german",
+    "el": "greek", "hi": "hindi", "hu": "hungarian", "id": "indonesian", "ga": "irish", "it": "italian",
+    "lt": "lithuanian", "ne": "nepali", "no": "norwegian", "nb": "norwegian", "nn": "norwegian",
+    "fa": "persian", "pl": "polish", "pt": "portuguese", "ro": "romanian", "ru": "russian",
+    "sr": "serbian", "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
+}
+_stemmers: dict[str, object | None] = {}
+
+
+def _stemmer(lang: str):
+    if lang not in _stemmers:
+        algo = _SNOWBALL.get(lang)
+        st = None
+        if algo is not None:
+            try:
+                import snowballstemmer
+
+                st = snowballstemmer.stemmer(algo)
+            except Exception:  # pragma: no cover - stemmer missing: unstemmed tokens still work
+                st = None
+        _stemmers[lang] = st
+    return _stemmers[lang]
+
+
+@lru_cache(maxsize=400_000)
+def stem(lower: str, lang: str) -> str:
+    """Snowball stem of a lowercase word (the word itself for languages without a stemmer), folded."""
+    st = _stemmer(lang)
+    if st is not None and len(lower) > 3:
+        try:
+            lower = st.stemWord(lower)  # type: ignore[attr-defined]
+        except Exception:  # pragma: no cover
+            pass
+    return fold(lower)
+
+
 # --- tokens ------------------------------------------------------------------------------------
 
 # Words: letters/marks (apostrophes inside words split them: "Fauci's" -> "Fauci", "s").
@@ -199,14 +239,18 @@ def extract(
     term_idf: Callable[[str, str], float],
     zipf: Callable[[str], float],
     *,
+    lang: str = "und",
     min_idf: float = 0.5,
     max_sentences: int = 40,
+    stemming: bool = True,
 ) -> StoryFeatures:
     """Features of one story.
 
-    ``term_idf(lower_surface, folded)`` gives a term's weight; terms whose idf is below ``min_idf``
+    ``term_idf(lower_surface, term)`` gives a term's weight; terms whose idf is below ``min_idf``
     (function words) are dropped. ``zipf(lower)`` is the background Zipf frequency of a lowercase
     word in the story's language (used to tell names from capitalized sentence starts).
+    Body and headline terms are Snowball stems (when the language has a stemmer), folded; names are
+    folded surface forms.
     """
     idf: dict[str, float] = {}
 
@@ -215,10 +259,11 @@ def extract(
         for w, _ in tokens:
             if len(w) < 2 and not _NOSPACE.match(w):
                 continue
-            f = fold(w)
+            low = w.lower()
+            f = stem(low, lang) if stemming else fold(low)
             x = idf.get(f)
             if x is None:
-                x = term_idf(w.lower(), f)
+                x = term_idf(low, f)
                 idf[f] = x
             if x >= min_idf:
                 out.append(f)
@@ -243,10 +288,11 @@ def extract(
             idf[t] = x
         return x
 
+    name_counts = _count(names)
     return StoryFeatures(
         body=_tfidf(_count(all_terms), w),
         head=_tfidf(_count(head_terms), w),
-        names=_tfidf(_count(names), w),
+        names=_tfidf(name_counts, w),
         numbers=tuple(sorted(set(numbers))),
         idf=idf,
     )

@@ -12,8 +12,12 @@ is importable, as it gives bit-identical results about 50x faster. Around the en
    picks the wrong one of two close languages (ca/es, cs/sk, bg/mk, hr/sl, ru/uk, ...). Within
    such a group the model's log-probabilities are combined with (a) how well the counts of
    the group's distinctive letters fit each language (rates from langdetect's own profiles:
-   a Ukrainian sentence without any of і/ї/є is unlikely) and (b) hits of short curated
-   function-word lists.
+   a Ukrainian sentence without any of і/ї/є is unlikely), (b) hits of short curated
+   function-word lists and (c) a word-unigram model from wordfreq's frequency lists
+   (:mod:`streams.core.wordlm`), scored only for members the letters leave in the running.
+   The same model lets Malay, Serbian (Cyrillic) and Icelandic compete with the langdetect
+   languages their texts come out as, and turns an answer into ``"und"`` when that
+   language's word list knows hardly any of the text's words (a language we do not model).
 3. **Languages langdetect lacks.** A few have letters no supported language uses (Azerbaijani
    ə, Esperanto ĉ/ĝ/ŭ, Belarusian ў, Kazakh қ/ң/ә, Serbian ђ/ћ, Mongolian ө/ү); Norwegian
    ("no" in langdetect) is split into Bokmål/Nynorsk by function words. Otherwise a low model
@@ -67,12 +71,17 @@ WORD_WEIGHT = 1.5
 #: group: its mean token log-likelihood times min(tokens, LM_CAP) times this.
 LM_WEIGHT = 1.0
 LM_CAP = 20
+#: Members of a group further than this (log-likelihood) behind the leader on the other
+#: evidence are not scored by the word model (nor kept in the running).
+LM_PRUNE = 20.0
+#: Word tokens looked at by the word model (the text's first ones).
+LM_TOKENS = 40
 #: Scripts whose words the word model checks (word-level tokens; Indic scripts would need
 #: syllable-aware tokenisation, and are decided by script or by langdetect alone).
 _WORD_SCRIPTS = frozenset({"Latin", "Cyrillic"})
 #: A model answer whose word list knows fewer than this share of the text's words (3+ letters;
 #: at least MIN_KNOWN_TOKENS of them) is "und": the text is in a language we do not model.
-MIN_KNOWN_SHARE = 0.2
+MIN_KNOWN_SHARE = 0.25
 MIN_KNOWN_TOKENS = 3
 #: Log-prior against a language langdetect lacks (Malay, Serbian, Icelandic) inside a group.
 EXTRA_PENALTY = 4.0
@@ -326,14 +335,23 @@ _GROUP_OF: dict[str, frozenset[str]] = {lang: g for g in _GROUPS for lang in g}
 _WORD_RE = re.compile(r"[^\W\d_]+(?:'n)?")
 
 
+@lru_cache(maxsize=None)
+def _letter_logs(lang: str, markers: frozenset[str]) -> tuple[tuple[str, float, float], ...]:
+    """(letter, log rate, log(1 - rate)) of each marker letter for ``lang``."""
+    rates = _LETTER_RATES.get(lang, {})
+    out = []
+    for ch in sorted(markers):
+        rate = max(rates.get(ch, 0.0), _RATE_FLOOR)
+        out.append((ch, math.log(rate), math.log1p(-rate)))
+    return tuple(out)
+
+
 def _letter_loglik(lang: str, chars: Counter[str], letters: int, markers: frozenset[str]) -> float:
     """log P(counts of the group's marker letters | lang), binomial per marker letter."""
-    rates = _LETTER_RATES.get(lang, {})
     total = 0.0
-    for ch in markers:
-        rate = max(rates.get(ch, 0.0), _RATE_FLOOR)
+    for ch, log_rate, log_not in _letter_logs(lang, markers):
         k = chars.get(ch, 0)
-        total += k * math.log(rate) + (letters - k) * math.log1p(-rate)
+        total += k * log_rate + (letters - k) * log_not
     return total
 
 
@@ -377,27 +395,23 @@ def _model_prob(lang: str, probs: dict[str, float]) -> float:
     return probs.get(lang, 0.0)
 
 
-def _word_scores(group: frozenset[str], text: str) -> dict[str, float]:
+def _word_scores(group: frozenset[str], toks: list[str]) -> dict[str, float]:
     """Each member's word-model evidence (its mean token log-likelihood, scaled by the
     number of tokens up to :data:`LM_CAP`), or {} when some member has no word model."""
-    if LM_WEIGHT <= 0.0 or not all(wordlm.available(lang) for lang in group):
-        return {}
-    toks = wordlm.tokens(text)
-    if not toks:
+    if LM_WEIGHT <= 0.0 or not toks or not all(wordlm.available(lang) for lang in group):
         return {}
     scale = LM_WEIGHT * min(len(toks), LM_CAP)
     return {lang: scale * mean for lang, (mean, _) in wordlm.score(toks, group).items()}
 
 
-def _unexplained(lang: str, text: str) -> bool:
+def _unexplained(lang: str, toks: list[str]) -> bool:
     """Whether ``lang``'s word list knows too few of the text's words (of 3+ letters) for the
     text to be in ``lang``. False when there is no word model or too few words to tell."""
-    if not wordlm.available(lang):
-        return False
-    toks = [t for t in wordlm.tokens(text) if len(t) >= 3]
+    toks = [t for t in toks if len(t) >= 3]
     if len(toks) < MIN_KNOWN_TOKENS:
         return False
-    return wordlm.score(toks, (lang,))[lang][1] < MIN_KNOWN_SHARE
+    share = wordlm.known_share(toks, lang)
+    return share is not None and share < MIN_KNOWN_SHARE
 
 
 def _refine(
@@ -407,7 +421,7 @@ def _refine(
     letters: int,
     words: Counter[str],
     hint: str | None,
-    text: str = "",
+    toks: list[str] | None = None,
 ) -> tuple[str, float]:
     """The language of top's confusable group that best explains the model's probabilities,
     the distinctive letters, the function words and the word model, with its probability."""
@@ -416,18 +430,25 @@ def _refine(
         return top, probs[top]
     markers = _group_markers(group)
     vocab = _group_vocab(group)
-    lm = _word_scores(group, text)
+    seen = words.keys()
     scores: dict[str, float] = {}
     for lang in sorted(group):
         score = MODEL_WEIGHT * math.log(max(_model_prob(lang, probs), PROB_FLOOR))
         score += _letter_loglik(lang, chars, letters, markers)
-        score += WORD_WEIGHT * sum(n for w, n in words.items() if w in vocab[lang])
-        score += lm.get(lang, 0.0)
+        score += WORD_WEIGHT * sum(words[w] for w in vocab[lang] & seen)
         if lang in _WORD_EXTRAS:
             score -= EXTRA_PENALTY  # a prior: the languages langdetect knows are the usual
         if lang == hint:
             score += HINT_PRIOR  # the feed's word settles a close call inside the group
         scores[lang] = score
+    # The word model, for the members still in the running (the letters of a long text
+    # usually rule most out; scoring those would only cost time).
+    lead = max(scores.values())
+    alive = frozenset(lang for lang, v in scores.items() if v >= lead - LM_PRUNE)
+    if len(alive) > 1:
+        lm = _word_scores(alive, toks or [])
+        if lm:
+            scores = {lang: scores[lang] + lm[lang] for lang in alive}
     best = max(scores, key=lambda lang: (scores[lang], lang))
     # confidence: the model's mass on the group, shared out by the combined scores
     norm = sum(math.exp(v - scores[best]) for v in scores.values())
@@ -437,7 +458,7 @@ def _refine(
 
 #: Per script, letters (lower case) that only a language langdetect lacks uses.
 _EXTRA_LETTERS: dict[str, tuple[tuple[str, str], ...]] = {
-    "Latin": (("ə", "az"), ("ĉĝĥĵŝŭ", "eo")),
+    "Latin": (("ə", "az"), ("ĉĝĥĵŝŭ", "eo"), ("ðþ", "is")),
     "Cyrillic": (("ў", "be"), ("әғқңұһ", "kk"), ("ђћ", "sr"), ("өү", "mn")),
 }
 
@@ -608,7 +629,9 @@ def _analyse(text: str, hint: str | None) -> Decision:
         return _hint_fallback(hint, script)
 
     extra = _extra_language(script, chars, letters)
-    if extra is not None:
+    # the letters say so, unless the language's own word list knows hardly any of the words
+    # (Icelandic ð/þ are also what Turkish ğ/ş become when cp1254 text is read as Latin-1)
+    if extra is not None and not _unexplained(extra, wordlm.tokens(text, LM_TOKENS)):
         return Decision(extra, 1.0, "extra")
 
     if len(scripts) > 1:
@@ -630,7 +653,9 @@ def _analyse(text: str, hint: str | None) -> Decision:
     if top in _GROUP_OF or top == "no":
         words = Counter(_WORD_RE.findall(text.lower()))
     model_hint = {"nb": "no", "nn": "no", "zh": "zh-cn"}.get(hint or "", hint)
-    lang, prob = _refine(top, probs, chars, letters, words, model_hint, text)
+    # word tokens for the word model (the first LM_TOKENS: enough to judge, cheap to score)
+    toks = wordlm.tokens(text, LM_TOKENS) if script in _WORD_SCRIPTS else []
+    lang, prob = _refine(top, probs, chars, letters, words, model_hint, toks)
     code = _norwegian(words) if lang == "no" else _ALIASES.get(lang, lang)
 
     # The hint: a prior that decides near-ties, never a clear answer.
@@ -642,7 +667,7 @@ def _analyse(text: str, hint: str | None) -> Decision:
         if hint_prob > 0.0 and hint_prob >= HINT_RATIO * prob:
             return Decision(hint, hint_prob, "hint")
 
-    if script in _WORD_SCRIPTS and _unexplained(code, text):
+    if toks and _unexplained(code, toks):
         # the words are not the language's: most likely a language we have no model of
         if hint is not None and hint != code:
             return _hint_fallback(hint, script)

@@ -48,9 +48,21 @@ _CHAR_MAP = str.maketrans({
 _TERMINAL = frozenset('.!?"\'\u3002\uff01\uff1f\u0964\u061f\u06d4\u1362)]\u300d\u300f:;')
 
 
+_SPECIAL = re.compile("[" + "".join(re.escape(chr(c)) for c in _CHAR_MAP) + "]")
+_PARA_MARK = "\u2029"  # joins paragraphs for one segmenter call (normalize_text removes it from input)
+
+
+def _replace(m: re.Match[str]) -> str:
+    return _CHAR_MAP.get(ord(m.group(0))) or ""
+
+
 def normalize_text(text: str) -> str:
     """NFC, unified quotes/dashes/spaces, CRLF -> LF. Line structure is kept."""
-    return unicodedata.normalize("NFC", text or "").translate(_CHAR_MAP)
+    if not text:
+        return ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFC", text)
+    return _SPECIAL.sub(_replace, text)
 
 
 def _collapse(line: str) -> str:
@@ -97,6 +109,8 @@ _INLINE_CREDIT = re.compile(
     re.IGNORECASE,
 )
 
+_MAYBE_CREDIT = re.compile(r"(?i)photo|image|picture|foto|credit|reproduction|getty")
+
 _AGENCIES = (
     r"afp|ap|reuters|xinhua|dpa|ani|ians|pti|upi|efe|ansa|tass|bernama|kyodo|yonhap|sputnik|"
     r"ria\ novosti|interfax|anadolu|aa|lusa|apa|cna|kuna|wam|spa|irna|mena|bss|ap\ photo|"
@@ -136,12 +150,13 @@ def is_debris_line(line: str) -> bool:
         return True
     if _BOILERPLATE.match(line) or _LONE_AGENCY.match(line):
         return True
-    terminated = line[-1] in _TERMINAL
+    if line[-1] in ".!?":
+        return False
     words = _WORD.findall(line)
     n = len(words)
-    if _BYLINE.match(line) and n <= 10 and not line.endswith((".", "!", "?")) :
+    if _BYLINE.match(line) and n <= 10:
         return True
-    if terminated:
+    if line[-1] in _TERMINAL:
         return False
     if _CASELESS.search(line):
         return len(line) <= 16
@@ -194,18 +209,28 @@ def _strip_dateline(paragraph: str, debris: list[str]) -> str:
     return paragraph
 
 
-def _split_sentences(paragraph: str) -> list[str]:
-    parts = [p.strip() for p in blingfire.text_to_sentences(paragraph).split("\n")]
-    out: list[str] = []
+def _split_sentences(paragraphs: list[str]) -> list[list[str]]:
+    """Sentences of each paragraph, with one segmenter call for the whole story.
+
+    A sentence split inside an open quotation is joined back.
+    """
+    out: list[list[str]] = [[]]
     open_quote = False
-    for part in parts:
-        if not part:
-            continue
-        if out and open_quote and len(out[-1]) < 600:
-            out[-1] = f"{out[-1]} {part}"
-        else:
-            out.append(part)
-        open_quote = out[-1].count('"') % 2 == 1
+    for line in blingfire.text_to_sentences(f" {_PARA_MARK} ".join(paragraphs)).split("\n"):
+        pieces = line.split(_PARA_MARK)
+        for n, piece in enumerate(pieces):
+            if n:
+                out.append([])
+                open_quote = False
+            part = piece.strip()
+            if not part:
+                continue
+            current = out[-1]
+            if current and open_quote and len(current[-1]) < 600:
+                current[-1] = f"{current[-1]} {part}"
+            else:
+                current.append(part)
+            open_quote = current[-1].count('"') % 2 == 1
     return out
 
 
@@ -215,8 +240,9 @@ def clean_story(headline: str, body_text: str) -> CleanText:
     debris: list[str] = []
     paragraphs: list[str] = []
     sentences: list[str] = []
+    kept_paragraphs: list[str] = []
     for para in _paragraphs(normalize_text(body_text)):
-        stripped = _INLINE_CREDIT.sub("", para).strip()
+        stripped = _INLINE_CREDIT.sub("", para).strip() if _MAYBE_CREDIT.search(para) else para
         if not stripped or is_debris_line(stripped):
             debris.append(para)
             continue
@@ -227,8 +253,13 @@ def clean_story(headline: str, body_text: str) -> CleanText:
         if tail is not None:
             debris.append(tail.group(0).strip())
             para = para[: tail.start()]
+        if para.strip():
+            kept_paragraphs.append(para)
+    if not kept_paragraphs:
+        return CleanText(headline=head, paragraphs=(), sentences=(), debris=tuple(debris))
+    for split in _split_sentences(kept_paragraphs):
         kept = []
-        for sentence in _split_sentences(para):
+        for sentence in split:
             if _is_debris_sentence(sentence):
                 debris.append(sentence)
             else:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import Fact, Term, analyze, is_substantive
+from .facts import Fact, Term, analyze, details, is_substantive
 from .models import NewFact
 
 __all__ = ["NoveltyResult", "assess", "MIN_NEW_WEIGHT", "MIN_NEW_SHARE", "MAX_NEW_SHARE", "SHARE_MARGIN", "MIN_SPAN_SHARE", "FIGURE_CONTEXT"]
@@ -101,23 +101,29 @@ class _Known:
 
 
 def _keys_of(fact: Fact) -> tuple[list[str], list[str]]:
-    return [t.key for t in fact.terms], [f.key for f in fact.figures]
+    return list(fact.weights), [f.key for f in fact.figures]
 
 
-def _share(terms: Sequence[Term], known: _Known) -> tuple[float, float]:
-    """(weight of the unknown terms, their share of the total weight)."""
+def _unknown_weight(fact: Fact, known: _Known) -> tuple[float, float]:
+    """(weight of the sentence's unknown terms, their share of its total weight)."""
+    terms = known.terms
+    new = sum(w for k, w in fact.weights.items() if k not in terms)
+    return new, (new / fact.weight if fact.weight else 0.0)
+
+
+def _span_share(terms: Sequence[Term], known: _Known) -> tuple[float, float]:
     total = sum(t.weight for t in terms)
     new = sum(t.weight for t in terms if t.key not in known.terms)
     return new, (new / total if total else 0.0)
 
 
-def _spans(fact: Fact) -> list[list[Term]]:
+def _spans(terms: Sequence[Term]) -> list[list[Term]]:
     """The sentence's proper prefixes and suffixes at clause boundaries (where a glued clause sits)."""
-    clauses = sorted({t.clause for t in fact.terms})
+    clauses = sorted({t.clause for t in terms})
     out: list[list[Term]] = []
     for cut in clauses[1:]:
-        out.append([t for t in fact.terms if t.clause < cut])
-        out.append([t for t in fact.terms if t.clause >= cut])
+        out.append([t for t in terms if t.clause < cut])
+        out.append([t for t in terms if t.clause >= cut])
     return out
 
 
@@ -129,21 +135,22 @@ def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
     # often retold as "last year" or "on Tuesday") when no known fact states it in this context
     new_figures = [f for f in fact.figures
                    if f.key in changed or (not f.date and not known.knows_figure(f.key, keys))]
-    new_weight, score = _share(fact.terms, known)
+    new_weight, score = _unknown_weight(fact, known)
     is_new = bool(new_figures) or (new_weight >= MIN_NEW_WEIGHT and score >= min_share)
     if not is_new and new_weight >= MIN_NEW_WEIGHT:
-        for span in _spans(fact):
-            w, share = _share(span, known)
+        for span in _spans(details(fact).terms):
+            w, share = _span_share(span, known)
             if w >= MIN_NEW_WEIGHT and len(span) >= 3 and share >= max(min_share, MIN_SPAN_SHARE):
                 is_new = True
                 break
     if not is_new:
         return None
-    unknown_keys = {t.key for t in fact.terms if t.key not in known.terms}
+    unknown_keys = {k for k in fact.weights if k not in known.terms}
+    terms, names = details(fact)
     return NewFact(
         text=fact.text,
-        terms=tuple(t.surface for t in fact.terms if t.key in unknown_keys and not t.name),
-        names=tuple(name for name, keys_ in fact.names if any(k in unknown_keys for k in keys_)),
+        terms=tuple(t.surface for t in terms if t.key in unknown_keys and not t.name),
+        names=tuple(name for name, keys_ in names if any(k in unknown_keys for k in keys_)),
         numbers=tuple(f.surface for f in new_figures),
         score=max(score, 1.0 if new_figures else 0.0),
     )
@@ -155,7 +162,7 @@ def _threshold(facts: Sequence[Fact], known: _Known) -> float:
     A revision of a known text has most sentences fully known, so one sentence with a quarter of
     new words stands out; another outlet's retelling has new words everywhere, so it needs more.
     """
-    shares = sorted(_share(f.terms, known)[1] for f in facts)
+    shares = sorted(_unknown_weight(f, known)[1] for f in facts)
     median = shares[len(shares) // 2] if shares else 0.0
     return min(MAX_NEW_SHARE, max(MIN_NEW_SHARE, median + SHARE_MARGIN))
 
@@ -185,8 +192,9 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
 
 
 def _all_new(fact: Fact) -> NewFact:
-    return NewFact(text=fact.text, terms=tuple(t.surface for t in fact.terms if not t.name),
-                   names=tuple(name for name, _ in fact.names), numbers=tuple(f.surface for f in fact.figures),
+    terms, names = details(fact)
+    return NewFact(text=fact.text, terms=tuple(t.surface for t in terms if not t.name),
+                   names=tuple(name for name, _ in names), numbers=tuple(f.surface for f in fact.figures),
                    score=1.0)
 
 
