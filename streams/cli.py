@@ -140,12 +140,15 @@ def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions
               help="Partitions when the topics must be created [WIRESTREAM_PARTITIONS].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
 @click.option("--raw", is_flag=True, help="Send JSON lines as they are, without checking them first.")
-def ingest(paths, broker, topic_prefix, partitions, progress, raw) -> None:
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the broker before giving up.")
+def ingest(paths, broker, topic_prefix, partitions, progress, raw, connect_timeout) -> None:
     """Send stories to wire.stories: JSONL, ninjs/JSON files, plain .txt articles, or '-' (stdin JSONL)."""
     from .ingest import run_ingest
 
     settings = load_settings(broker=broker, topic_prefix=topic_prefix, partitions=partitions)
-    code = run_ingest(settings, list(paths), progress=progress, validate=not raw)
+    code = run_ingest(settings, list(paths), progress=progress, validate=not raw,
+                      connect_timeout=connect_timeout)
     raise SystemExit(code)
 
 
@@ -163,6 +166,32 @@ def demo(data_path, delay, exit_when_done, as_json) -> None:
     settings = load_settings()
     raise SystemExit(run_demo(settings, data_path=data_path, delay=delay,
                               exit_when_done=exit_when_done, as_json=as_json))
+
+
+_EVALS = {"langid": "streams.eval.langid", "clustering": "streams.eval.clustering",
+          "novelty": "streams.eval.novelty"}
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                "help_option_names": []})
+@click.argument("kind", metavar="{" + "|".join(sorted(_EVALS)) + "}", required=False)
+@click.pass_context
+def eval(ctx: click.Context, kind: str | None) -> None:  # noqa: A001 - the command's name
+    """Measure accuracy on a labelled JSONL and print JSON figures.
+
+    KIND is langid (fields text, lang), clustering (story fields + _gold) or novelty (story
+    fields; version cases are built from them). Arguments after KIND go to the evaluator:
+    `wirestream eval clustering FILE --help` lists them.
+    """
+    import importlib
+
+    if kind in (None, "-h", "--help"):
+        click.echo(ctx.get_help())
+        raise SystemExit(0 if kind else 2)
+    if kind not in _EVALS:
+        fail(f"eval: unknown kind {kind!r}; choose one of {', '.join(sorted(_EVALS))}")
+    module = importlib.import_module(_EVALS[kind])
+    raise SystemExit(module.main(list(ctx.args)))
 
 
 if __name__ == "__main__":  # pragma: no cover
