@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -194,4 +195,6 @@ def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: f
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = create_app(settings)
     worker = faust.Worker(app, loop=loop, loglevel=loglevel, quiet=True)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # no terminal escape codes in log files
     worker.execute_from_commandline()

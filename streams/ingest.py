@@ -187,7 +187,7 @@ def _uri_of(raw: bytes) -> str:
 
 async def send_items(settings: Settings, items: Iterable[Item | Problem], *,
                      report: Callable[[str], None], progress: Any = None,
-                     summary: Summary | None = None) -> Summary:
+                     summary: Summary | None = None, connect_timeout: float = 10.0) -> Summary:
     """Produce the items to ``wire.stories`` (topics created first); problems are reported."""
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
@@ -195,7 +195,7 @@ async def send_items(settings: Settings, items: Iterable[Item | Problem], *,
     from .broker import create_topics, kafka_client_kwargs
 
     summary = summary or Summary()
-    await create_topics(settings)
+    await create_topics(settings, timeout=connect_timeout)
     topic = settings.topic("stories")
     producer = AIOKafkaProducer(
         acks="all",
@@ -247,7 +247,7 @@ async def send_items(settings: Settings, items: Iterable[Item | Problem], *,
 
 
 def run_ingest(settings: Settings, paths: list[str], *, progress: bool | None = None,
-               validate: bool = True) -> int:
+               validate: bool = True, connect_timeout: float = 10.0) -> int:
     """The ``wirestream ingest`` command; returns the exit status."""
     from tqdm import tqdm
 
@@ -266,7 +266,8 @@ def run_ingest(settings: Settings, paths: list[str], *, progress: bool | None = 
     items = prepare(iter_sources(paths, on_skip=skipped), max_bytes=settings.max_message_bytes,
                     validate=validate)
     try:
-        asyncio.run(send_items(settings, items, report=report, progress=bar, summary=summary))
+        asyncio.run(send_items(settings, items, report=report, progress=bar, summary=summary,
+                               connect_timeout=connect_timeout))
     except BrokerError as exc:
         bar.close()
         print(f"wirestream: {exc}", file=sys.stderr)

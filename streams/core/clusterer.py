@@ -34,7 +34,8 @@ from .models import EnrichedStory
 
 __all__ = ["Clusterer", "ClusterConfig", "DEFAULT_CONFIG", "pair_features", "FEATURE_NAMES"]
 
-FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "bias")
+FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "shared_idf",
+                 "shared_names_idf", "bias")
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,11 @@ class ClusterConfig:
     candidates: int = 24  # events scored in full
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
     # score: logistic regression weights over FEATURE_NAMES (fitted on the tune half of the dev data)
-    weights: tuple[float, ...] = (6.0, 3.0, 2.0, 3.0, 0.8, -5.0)
+    weights: tuple[float, ...] = (12.35, 2.833, 1.211, 0.301, 0.59, 0.0, 0.0, -7.217)
     threshold: float = 0.5  # join when the probability reaches this
     decay_per_day: float = 1.5  # logit penalty per day since the event's last story
     number_cap: int = 3
+    idf_cap: float = 60.0
     stemming: bool = True
 
 
@@ -64,19 +66,23 @@ DEFAULT_CONFIG = ClusterConfig()
 
 def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEFAULT_CONFIG) -> list[float]:
     """Similarity features between a story and an event profile (order: FEATURE_NAMES)."""
-    body = _cos_lists(sf.body, p["b"], p["bw"])
-    head = _cos_lists(sf.head, p["h"], p["hw"])
-    head_body = _cos_lists(sf.head, p["b"], p["bw"])
-    names = _cos_lists(sf.names, p["e"], p["ew"])
+    body, sh_b = _cos_lists(sf.body, p["b"], p["bw"], sf.idf)
+    head, _ = _cos_lists(sf.head, p["h"], p["hw"], None)
+    head_body, _ = _cos_lists(sf.head, p["b"], p["bw"], None)
+    names, sh_n = _cos_lists(sf.names, p["e"], p["ew"], sf.idf)
     nums = p["x"]
     shared = sum(1 for x in sf.numbers if x in nums) if nums and sf.numbers else 0
-    return [body, head, head_body, names, float(min(shared, cfg.number_cap)), 1.0]
+    return [body, head, head_body, names, float(min(shared, cfg.number_cap)),
+            min(sh_b, cfg.idf_cap) / cfg.idf_cap, min(sh_n, cfg.idf_cap) / cfg.idf_cap, 1.0]
 
 
-def _cos_lists(v: dict[str, float], terms: list[str], weights: list[int]) -> float:
+def _cos_lists(v: dict[str, float], terms: list[str], weights: list[int], idf: dict[str, float] | None
+               ) -> tuple[float, float]:
+    """Cosine of a story vector with an event's (terms, weights), and the idf mass of shared terms."""
     if not v or not terms:
-        return 0.0
+        return 0.0, 0.0
     dot = 0.0
+    shared = 0.0
     nn = 0
     get = v.get
     for t, w in zip(terms, weights):
@@ -84,7 +90,9 @@ def _cos_lists(v: dict[str, float], terms: list[str], weights: list[int]) -> flo
         x = get(t)
         if x is not None:
             dot += x * w
-    return dot / math.sqrt(nn) if nn else 0.0
+            if idf is not None:
+                shared += idf.get(t, 0.0)
+    return (dot / math.sqrt(nn) if nn else 0.0), shared
 
 
 def _sigmoid(x: float) -> float:

@@ -13,18 +13,20 @@ A fact is one normalized sentence. ``analyze`` turns it into comparable keys:
 * **figures** — numbers normalized to comparable keys: "US$190 billion", "$190 billion" and
   "190bn" all give ``1.9e+11``; "40%" and "40 per cent" give ``40%``; "23rd" gives ``23``.
 
-Each term and figure also records the clause (comma/semicolon/bracket-delimited span) it sits in,
-so novelty can tell a new clause glued onto a known sentence from a paraphrase.
+``analyze`` is the fast path (cached per whitespace word; novelty runs it on every sentence);
+``clause_weights`` gives the term weights per clause (text between commas, semicolons, brackets,
+quotes, dashes) so novelty can tell a clause glued onto a known sentence from a paraphrase;
+``details`` gives surface forms and name phrases, for reporting the few facts found new.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import NamedTuple
 
-__all__ = ["Term", "Figure", "Fact", "Details", "analyze", "details", "is_substantive", "NAME_WEIGHT"]
+__all__ = ["NAME_WEIGHT", "Details", "Fact", "Figure", "Term", "analyze", "clause_weights", "details", "is_substantive"]
 
 NAME_WEIGHT = 0.7  # minimum weight of a name token
 _MIN_WEIGHT = 0.15
@@ -34,16 +36,7 @@ _CALENDAR_WEIGHT = 0.2
 
 # Calendar words say when, not what: weak evidence of novelty (a few languages; others fall back
 # to their Zipf weight).
-_CALENDAR = frozenset("""
-monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow
-january february march april may june july august september october november december
-montag dienstag mittwoch donnerstag freitag samstag sonntag januar februar märz juni juli oktober dezember
-lundi mardi mercredi jeudi vendredi samedi dimanche janvier février mars avril mai juin juillet août
-septembre octobre novembre décembre lunes martes miércoles jueves viernes sábado domingo enero febrero
-marzo abril mayo junio julio agosto septiembre octubre noviembre diciembre
-понедельник вторник среда среду четверг пятница пятницу суббота субботу воскресенье января февраля
-марта апреля мая июня июля августа сентября октября ноября декабря
-""".split())
+_CALENDAR = frozenset(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "yesterday", "tomorrow", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december", "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag", "januar", "februar", "märz", "juni", "juli", "oktober", "dezember", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche", "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre", "lunes", "martes", "miércoles", "jueves", "viernes", "sábado", "domingo", "enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre", "diciembre", "понедельник", "вторник", "среда", "среду", "четверг", "пятница", "пятницу", "суббота", "субботу", "воскресенье", "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"])
 
 _SCALE = {
     "thousand": 1e3, "k": 1e3, "тыс": 1e3,
@@ -73,6 +66,7 @@ _BLANK = "\x00"
 _BLANKS = re.compile("\x00+")
 _SUBTOKEN = re.compile(r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)*|\x00+")
 _PUNCT = "\"'()[]{}<>,;:.!?-*/\\|&+=~^_#@%$\u00bf\u00a1\u2026\x00"
+_CLAUSE_SPLIT = re.compile(r"[,;:()\[\]\"]|\s-\s")
 _BREAKS = frozenset(",;:()[]\"-")
 _UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff]")
 
@@ -93,7 +87,6 @@ class Term(NamedTuple):
 class Figure(NamedTuple):
     key: str  # comparable value: "1.9e+11", "40%", "2022"
     surface: str  # as written: "US$190 billion"
-    clause: int
     date: bool = False  # a year or a day of the month ("in 2022", "Tuesday, 23"): says when, not what
 
 
@@ -103,6 +96,7 @@ class Fact(NamedTuple):
     text: str
     lang: str
     weights: dict[str, float]  # term key -> weight
+    surfaces: dict[str, tuple[str, bool]]  # term key -> (surface form, is a name)
     figures: tuple[Figure, ...]  # unique by key
     keys: frozenset[str]  # the term keys
     weight: float  # total term weight
@@ -161,7 +155,7 @@ def _token_info(lower: str, lang: str) -> _Info:
     stop, cache = _lexicon(lang)
     info = cache.get(lower)
     if info is None:
-        word = lower[:-2] if lower.endswith("'s") else lower
+        word = lower.removesuffix("'s")
         if word in stop or len(word) < 2:
             info = (True, word, 0.0, 8.0, False)
         else:
@@ -242,67 +236,72 @@ def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
     return "".join(parts), found
 
 
-def _word_pairs(word: str, lang: str) -> tuple[tuple[str, float], ...]:
-    """(key, weight) of each content token in a whitespace-delimited word (cached per language)."""
-    stop, cache = _lexicon(lang)
-    pairs = []
+_Pair = tuple[str, float, str, bool]  # key, weight, surface, is a name
+
+
+def _word_pairs(word: str, lang: str) -> tuple[_Pair, ...]:
+    """(key, weight, surface, is_name) of each content token in a whitespace-delimited word."""
+    pairs: list[_Pair] = []
     for tok in (word,) if word.isalpha() else _SUBTOKEN.findall(word):
         if tok[0] == _BLANK:
             continue
         if _UNSPACED.search(tok):
-            pairs.extend((g, 0.5) for g in _bigrams(tok))
+            pairs.extend((g, 0.5, g, False) for g in _bigrams(tok))
             continue
-        if tok.endswith("'s"):
-            tok = tok[:-2]
-        is_stop, key, weight, _, calendar = _token_info(tok.lower(), lang)
+        tok = tok.removesuffix("'s")
+        lower = tok.lower()
+        is_stop, key, weight, _, calendar = _token_info(lower, lang)
         if not is_stop:
-            pairs.append((key, max(weight, NAME_WEIGHT) if tok[0].isupper() and not calendar else weight))
+            if tok[0].isupper() and not calendar:
+                pairs.append((key, max(weight, NAME_WEIGHT), tok, True))
+            else:
+                pairs.append((key, weight, lower, False))
     return tuple(pairs)
 
 
-def analyze(sentence: str, lang: str = "und") -> Fact:
-    """Extract a sentence's term keys (weighted) and figures — the fast path novelty runs on."""
-    text, found = _blank_figures(sentence)
+def _weigh(text: str, lang: str, initial: bool) -> tuple[dict[str, float], dict[str, tuple[str, bool]]]:
+    """Term key -> weight and key -> (surface, is_name) of a (figure-blanked) text."""
     _, cache = _lexicon(lang)
     words = [w.strip(_PUNCT) for w in text.split()]
-    if words and words[0][:1].isupper():
+    if initial and words and words[0][:1].isupper():
         words[0] = words[0].lower()  # sentence-initial capital: no name evidence
     get = cache.get
     weights: dict[str, float] = {}
+    surfaces: dict[str, tuple[str, bool]] = {}
     for w in words:
         pairs = get("\x01" + w)
         if pairs is None:
             pairs = _word_pairs(w, lang) if w else ()
             if len(cache) < 400_000:
                 cache["\x01" + w] = pairs  # type: ignore[assignment]  # words share the token cache
-        for key, weight in pairs:
-            if weights.get(key, 0.0) < weight:
+        for key, weight, surface, name in pairs:
+            old = weights.get(key)
+            if old is None:
                 weights[key] = weight
+                surfaces[key] = (surface, name)
+            elif old < weight:
+                weights[key] = weight
+    return weights, surfaces
+
+
+def analyze(sentence: str, lang: str = "und") -> Fact:
+    """Extract a sentence's term keys (weighted) and figures — the fast path novelty runs on."""
+    text, found = _blank_figures(sentence)
+    weights, surfaces = _weigh(text, lang, True)
     figures: list[Figure] = []
     if found:
-        clauses = _figure_clauses(text)
         seen: set[str] = set()
-        for n, (key, surface, date) in enumerate(found):
+        for key, surface, date in found:
             if key not in seen:
                 seen.add(key)
-                figures.append(Figure(key, surface, clauses[n] if n < len(clauses) else 0, date))
-    return Fact(sentence, lang, weights, tuple(figures), frozenset(weights), sum(weights.values()))
+                figures.append(Figure(key, surface, date))
+    return Fact(sentence, lang, weights, surfaces, tuple(figures), frozenset(weights), sum(weights.values()))
 
 
-def _figure_clauses(text: str) -> list[int]:
-    """Clause index of each blanked figure in ``text`` (clauses as ``details`` counts them)."""
-    out: list[int] = []
-    clause = 0
-    for word in text.split():
-        core = word.strip(_PUNCT)
-        if word[0] in _PUNCT and set(word[:len(word) - len(word.lstrip(_PUNCT))]) & _BREAKS or word == "-":
-            clause += 1
-        if _BLANK in core:
-            out.extend(clause for _ in _BLANKS.findall(core))
-        if core and core != word and word[-1] in _PUNCT and word[-1] != "." and \
-                set(word[len(word.rstrip(_PUNCT)):]) & _BREAKS:
-            clause += 1
-    return out
+def clause_weights(fact: Fact) -> list[dict[str, float]]:
+    """Term weights of each clause (text between commas, semicolons, colons, brackets, quotes, dashes)."""
+    text, _ = _blank_figures(fact.text)
+    return [_weigh(chunk, fact.lang, n == 0)[0] for n, chunk in enumerate(_CLAUSE_SPLIT.split(text))]
 
 
 def details(fact: Fact) -> Details:
@@ -324,7 +323,7 @@ def details(fact: Fact) -> Details:
             after = False
         else:
             core = word.strip(_PUNCT)
-            lead = word[0] in _PUNCT and not word[0] == "'"
+            lead = word[0] in _PUNCT and word[0] not in "'\x00"
             after = core != word and word[-1] in _PUNCT and word.rstrip(_PUNCT) == core and word[-1] != "."
             if lead or not core:
                 if run:
@@ -345,8 +344,7 @@ def details(fact: Fact) -> Details:
                 _add_unspaced(tok, clause, terms, seen)
                 first = False
                 continue
-            if tok.endswith("'s"):
-                tok = tok[:-2]
+            tok = tok.removesuffix("'s")
             lower = tok.lower()
             info = cache.get(lower)
             if info is None:
@@ -364,7 +362,7 @@ def details(fact: Fact) -> Details:
                 seen.add(key)
                 index = len(terms)
                 if is_name:
-                    terms.append(Term(key, tok, weight if weight > NAME_WEIGHT else NAME_WEIGHT, clause, True))
+                    terms.append(Term(key, tok, max(NAME_WEIGHT, weight), clause, True))
                 else:
                     terms.append(Term(key, lower, weight, clause, False))
             if is_name:

@@ -19,7 +19,7 @@ import blingfire
 
 from .models import CleanText
 
-__all__ = ["clean_story", "normalize_text", "is_debris_line"]
+__all__ = ["clean_story", "is_debris_line", "normalize_text"]
 
 # --- character-level normalization -------------------------------------------------------------
 
@@ -109,7 +109,12 @@ _INLINE_CREDIT = re.compile(
     re.IGNORECASE,
 )
 
-_MAYBE_CREDIT = re.compile(r"(?i)photo|image|picture|foto|credit|reproduction|getty")
+_CREDIT_WORDS = ("photo", "image", "picture", "foto", "credit", "reproduction", "getty")
+
+
+def _maybe_credit(line: str) -> bool:
+    low = line.lower()
+    return any(word in low for word in _CREDIT_WORDS)
 
 _AGENCIES = (
     r"afp|ap|reuters|xinhua|dpa|ani|ians|pti|upi|efe|ansa|tass|bernama|kyodo|yonhap|sputnik|"
@@ -167,6 +172,12 @@ def is_debris_line(line: str) -> bool:
         return True  # tag / category / breadcrumb list
     # headings and captions: no sentence punctuation, mostly title-case words
     return n <= 20 and _title_ratio(words) >= 0.6
+
+
+def _is_name_list(line: str) -> bool:
+    """A caption body that only names people or places ("X and Y"), once its credit is gone."""
+    words = _WORD.findall(line)
+    return len(words) <= 20 and _title_ratio(words) >= 0.6
 
 
 def _is_debris_sentence(sentence: str) -> bool:
@@ -242,14 +253,14 @@ def clean_story(headline: str, body_text: str) -> CleanText:
     sentences: list[str] = []
     kept_paragraphs: list[str] = []
     for para in _paragraphs(normalize_text(body_text)):
-        stripped = _INLINE_CREDIT.sub("", para).strip() if _MAYBE_CREDIT.search(para) else para
-        if not stripped or is_debris_line(stripped):
+        stripped = _INLINE_CREDIT.sub("", para).strip() if _maybe_credit(para) else para
+        if not stripped or is_debris_line(stripped) or (stripped != para and _is_name_list(stripped)):
             debris.append(para)
             continue
         if stripped != para:
             debris.append(para[len(stripped):].strip() if para.startswith(stripped) else para)
         para = _strip_dateline(stripped, debris)
-        tail = _TRAILING_AGENCY.search(para)
+        tail = _TRAILING_AGENCY.search(para, max(0, len(para) - 48))
         if tail is not None:
             debris.append(tail.group(0).strip())
             para = para[: tail.start()]

@@ -1,19 +1,27 @@
 """Which sentences of a story tell the event something it did not know.
 
 Each known fact is kept compactly as ``{"text", "k": [term keys], "f": [figure keys]}`` (see
-``facts.Fact.to_known``). A sentence of a new story is a **new fact** when
+``facts.Fact.to_known``; events.py adds uri/source/time). A substantive sentence of a new story
+is a **new fact** when
 
-* it states a figure no known fact states *in a similar context* (a known fact with that figure
-  shares at least ``FIGURE_CONTEXT`` of the smaller of the two term sets) — so a toll changed from
-  12 to 27 is new even if "27" appears elsewhere in the event; or
-* its terms not yet known to the event (rarer words weigh more, names at least
-  ``facts.NAME_WEIGHT``) weigh at least ``MIN_NEW_WEIGHT`` and make at least ``MIN_NEW_SHARE`` of
-  the sentence — or of one clause of it, so a clause glued onto a known sentence counts while a
-  paraphrase that swaps a few words does not.
+* it states a figure that replaces another figure of a known sentence it nearly repeats (an edited
+  sentence: at least ``EDIT_OVERLAP`` of the smaller term set shared) — a toll changed from 12 to
+  27, a corrected date; or
+* it states a figure (not a bare year or day number: "in 2022" is often retold as "last year") that
+  no known fact states in a similar context (at least ``FIGURE_CONTEXT`` of the smaller term set
+  shared) — so "27" elsewhere in the event, in another context, does not hide a changed toll; or
+* its terms unknown to the event (rarer words weigh more; names at least ``facts.NAME_WEIGHT``)
+  weigh at least ``MIN_NEW_WEIGHT`` and make a large enough share of the sentence — or of a
+  leading or trailing run of its clauses, where a clause glued onto a known sentence sits.
 
-Coverage is checked against all the event's known terms together, so sentences that are merely
-split, joined, reordered or restyled add nothing. Facts are compared within the story too: a
-sentence repeating one already found new in the same story is not reported twice.
+"Large enough" adapts to the story: the share must exceed the story's median share (its own
+paraphrase noise) by ``SHARE_MARGIN``, within [``MIN_NEW_SHARE``, ``MAX_NEW_SHARE``]. A revision
+of a known text has most sentences fully known, so a sentence with a quarter of new words stands
+out; another outlet's retelling has new words everywhere, so it needs more.
+
+Coverage is checked against all of the event's known terms together, so sentences that are merely
+split, joined, reordered or restyled add nothing. Facts found new are added to the comparison at
+once, so a story repeating its own new sentence reports it once.
 """
 
 from __future__ import annotations
@@ -23,22 +31,25 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import Fact, Term, analyze, details, is_substantive
+from .facts import Fact, analyze, clause_weights, details, is_substantive
 from .models import NewFact
 
-__all__ = ["NoveltyResult", "assess", "MIN_NEW_WEIGHT", "MIN_NEW_SHARE", "MAX_NEW_SHARE", "SHARE_MARGIN", "MIN_SPAN_SHARE", "FIGURE_CONTEXT"]
+__all__ = ["NoveltyResult", "assess"]
 
 MIN_NEW_WEIGHT = 1.5  # weight of unknown terms a new fact needs (about two rare words)
 MIN_NEW_SHARE = 0.2  # ... as a share of the sentence's term weight, at least
 MAX_NEW_SHARE = 0.4  # ... and at most (the story's median share + SHARE_MARGIN in between)
 SHARE_MARGIN = 0.15
 MIN_SPAN_SHARE = 0.3  # ... or as a share of a leading or trailing run of clauses (a glued clause)
+SPAN_FACTOR = 1.5  # ... and at least this times the sentence threshold (short spans vary more)
 FIGURE_CONTEXT = 0.3  # a figure is known where a known fact has it and this much term overlap
 EDIT_OVERLAP = 0.7  # a sentence sharing this much with a known fact (smaller set) is an edit of it
 
 
 @dataclass(frozen=True, slots=True)
 class NoveltyResult:
+    """The story's new facts, and the known-fact records to append to the event."""
+
     new_facts: list[NewFact] = field(default_factory=list)
     facts_to_add: list[dict[str, Any]] = field(default_factory=list)
 
@@ -111,20 +122,21 @@ def _unknown_weight(fact: Fact, known: _Known) -> tuple[float, float]:
     return new, (new / fact.weight if fact.weight else 0.0)
 
 
-def _span_share(terms: Sequence[Term], known: _Known) -> tuple[float, float]:
-    total = sum(t.weight for t in terms)
-    new = sum(t.weight for t in terms if t.key not in known.terms)
-    return new, (new / total if total else 0.0)
-
-
-def _spans(terms: Sequence[Term]) -> list[list[Term]]:
-    """The sentence's proper prefixes and suffixes at clause boundaries (where a glued clause sits)."""
-    clauses = sorted({t.clause for t in terms})
-    out: list[list[Term]] = []
-    for cut in clauses[1:]:
-        out.append([t for t in terms if t.clause < cut])
-        out.append([t for t in terms if t.clause >= cut])
-    return out
+def _glued_clause(fact: Fact, known: _Known, min_share: float) -> bool:
+    """Whether a leading or trailing run of clauses (where a glued clause sits) is new enough."""
+    clauses = [c for c in clause_weights(fact) if c]
+    terms = known.terms
+    for cut in range(1, len(clauses)):
+        for span in (clauses[:cut], clauses[cut:]):
+            merged: dict[str, float] = {}
+            for c in span:
+                merged.update(c)
+            total = sum(merged.values())
+            new = sum(w for k, w in merged.items() if k not in terms)
+            if (len(merged) >= 3 and new >= MIN_NEW_WEIGHT and total
+                    and new / total >= max(MIN_SPAN_SHARE, SPAN_FACTOR * min_share)):
+                return True
+    return False
 
 
 def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
@@ -138,18 +150,14 @@ def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
     new_weight, score = _unknown_weight(fact, known)
     is_new = bool(new_figures) or (new_weight >= MIN_NEW_WEIGHT and score >= min_share)
     if not is_new and new_weight >= MIN_NEW_WEIGHT:
-        for span in _spans(details(fact).terms):
-            w, share = _span_share(span, known)
-            if w >= MIN_NEW_WEIGHT and len(span) >= 3 and share >= max(min_share, MIN_SPAN_SHARE):
-                is_new = True
-                break
+        is_new = _glued_clause(fact, known, min_share)
     if not is_new:
         return None
     unknown_keys = {k for k in fact.weights if k not in known.terms}
-    terms, names = details(fact)
+    names = details(fact).names if any(fact.surfaces[k][1] for k in unknown_keys) else ()
     return NewFact(
         text=fact.text,
-        terms=tuple(t.surface for t in terms if t.key in unknown_keys and not t.name),
+        terms=tuple(surface for k, (surface, name) in fact.surfaces.items() if k in unknown_keys and not name),
         names=tuple(name for name, keys_ in names if any(k in unknown_keys for k in keys_)),
         numbers=tuple(f.surface for f in new_figures),
         score=max(score, 1.0 if new_figures else 0.0),
@@ -192,9 +200,9 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
 
 
 def _all_new(fact: Fact) -> NewFact:
-    terms, names = details(fact)
-    return NewFact(text=fact.text, terms=tuple(t.surface for t in terms if not t.name),
-                   names=tuple(name for name, _ in names), numbers=tuple(f.surface for f in fact.figures),
+    return NewFact(text=fact.text, terms=tuple(surface for surface, name in fact.surfaces.values() if not name),
+                   names=tuple(surface for surface, name in fact.surfaces.values() if name),
+                   numbers=tuple(f.surface for f in fact.figures),
                    score=1.0)
 
 

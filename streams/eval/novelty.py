@@ -48,7 +48,7 @@ from ..core import langid, normalize, novelty
 from ..core.facts import _CALENDAR
 from ..core.models import NewFact
 
-__all__ = ["Case", "build_cases", "run_case", "evaluate_novelty", "seeds_check", "main"]
+__all__ = ["Case", "build_cases", "evaluate_novelty", "main", "run_case", "seeds_check"]
 
 UPDATE_KINDS = ("held_back", "glued", "figure")
 REWRITE_KINDS = ("reorder", "quotes", "join", "split", "delete", "resend")

@@ -101,7 +101,7 @@ def test_unreachable_broker_is_one_clear_line(command, tmp_path):
     else:
         story = tmp_path / "s.jsonl"
         story.write_bytes(seed_lines()[0] + b"\n")
-        args = ["ingest", str(story), "--broker", url, "--no-progress"]
+        args = ["ingest", str(story), "--broker", url, "--no-progress", "--connect-timeout", "2"]
     result = wirestream(*args, timeout=60)
     assert result.returncode == 2
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]

@@ -29,7 +29,11 @@ def _has_millet(alert: dict) -> bool:
     return any("millet" in fact["text"].lower() for fact in alert["new_facts"])
 
 
-async def test_seeds_produce_the_millet_alert(settings, workers):
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
+async def test_seeds_produce_the_millet_alert(settings, workers, store):
+    if store.startswith("rocksdb"):
+        pytest.importorskip("rocksdict", reason="rocksdb:// needs the rocksdb extra (rocksdict)")
+    settings = settings.with_(store=store)
     lines = seed_lines()
     expected_assignments, expected_alerts = offline(lines)
     async with Collector(settings) as out:
