@@ -6,8 +6,9 @@
                                       event ─► wire.stories.clustered, wire.events, wire.story-updates
 
 * ``decode`` is stateless and runs over every partition of the input.
-* ``cluster`` runs :class:`ClusterStage` over the profiles / assignments / uri_events tables;
-  its input is keyed by shard so each shard's state lives on one partition (and worker).
+* ``cluster`` runs :class:`ClusterStage` over profiles / assignments / uri_events, kept in one
+  journaled table so a story's writes survive a crash all or not at all; its input is keyed by
+  shard so each shard's state lives on one partition (and worker).
 * ``event`` runs :class:`EventStage` over the events table (through a write-behind overlay:
   outputs are acknowledged by the broker before the state change is written, so a crash can
   only cause a redelivery with the same ``alert_id``, never a lost alert).
@@ -131,14 +132,23 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
 
     # ------------------------------------------------------------------ stage 2: cluster
     cluster_stage = wiring.cluster_stage
+    cluster_state = wiring.cluster_state
 
     @app.agent(topics.enriched, name="wirestream.cluster")
     async def cluster(stream: Any) -> Any:
         async for event in stream.events():
+            cluster_state.discard()
             try:
                 enriched = EnrichedStory.from_dict(event.value)
+                if cluster_state.needs_replay(enriched.shard):
+                    # first story of this shard since recovery: finish a step a crash cut short
+                    if cluster_state.replay(enriched.shard):
+                        cluster_stage.rebuild()
                 assignment = cluster_stage.process(enriched)
+                cluster_state.commit(enriched.shard)
             except Exception as exc:
+                cluster_state.discard()
+                cluster_stage.rebuild()  # its index may hold the discarded writes
                 log.exception("cluster stage failed on %s[%s]@%s", event.message.topic,
                               event.message.partition, event.message.offset)
                 await dead_letter(event.message, _internal_error("cluster", exc))

@@ -76,16 +76,58 @@ def broker_credentials(settings: Settings) -> Any:
 # --------------------------------------------------------------------------- app
 
 
+def _draining_flush(buffer: Any) -> Any:
+    """A ``ProducerBuffer.flush`` that really drains the buffer.
+
+    Faust's own ``flush`` returns as soon as one message takes longer than 0.1 s to hand over,
+    possibly with table changelog writes still queued; the consumer then commits offsets whose
+    state changes are not in Kafka yet, and a crash loses them. Offsets must only be committed
+    once everything before them was produced, so this waits until the buffer is empty (unless
+    the producer is stopping).
+    """
+    original = buffer.flush
+
+    async def flush() -> None:
+        while buffer.size and not buffer.should_stop:
+            buffer.message_sent.clear()
+            try:
+                await asyncio.wait_for(buffer.message_sent.wait(), timeout=1.0)
+            except asyncio.TimeoutError:
+                continue
+        if buffer.size:
+            await original()
+
+    return flush
+
+
+def _app_class() -> Any:
+    import faust
+
+    class WirestreamApp(faust.App):
+        """``faust.App`` whose producer flush is a real flush (see :func:`_draining_flush`)."""
+
+        def _new_producer(self) -> Any:
+            producer = super()._new_producer()
+            buffer = getattr(producer, "buffer", None)
+            if buffer is not None and hasattr(buffer, "message_sent"):
+                buffer.flush = _draining_flush(buffer)
+            return producer
+
+    return WirestreamApp
+
+
 @dataclass
 class Wiring:
     """Everything the agents use; reachable as ``app.wirestream``."""
 
     settings: Settings
     topics: Topics
+    cluster: Any  # Faust table: profiles (p:), assignments (a:), uri_events (u:), journals (j:)
+    cluster_state: Any  # JournaledState over it
     profiles: Any
     assignments: Any
     uri_events: Any
-    events: Any
+    events: Any  # Faust table: event id -> event state
     cluster_stage: Any
     event_stage: Any
     events_overlay: Any
@@ -96,7 +138,7 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
     import faust
 
     from .core.pipeline import ClusterStage, EventStage
-    from .tables import WriteBehind
+    from .tables import JournaledState, WriteBehind
 
     register_codecs()
     # Room for the largest accepted story plus what stages add (sentences, state) and
@@ -123,12 +165,12 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         # Group membership. Faust's defaults (60 s) make a new group wait that long on some
         # brokers (Tansu delays the first join by up to the rebalance timeout); 10 s keeps
         # start and fail-over quick and is still ample for a revoke (flush + commit).
-        broker_session_timeout=getattr(settings, "session_timeout", 10.0),
-        broker_rebalance_timeout=getattr(settings, "rebalance_timeout", 10.0),
+        broker_session_timeout=settings.session_timeout,
+        broker_rebalance_timeout=settings.rebalance_timeout,
         broker_heartbeat_interval=1.0,
     )
     options.update(faust_options)
-    app = faust.App(settings.app_id, **options)
+    app = _app_class()(settings.app_id, **options)
 
     topics = declare_topics(app, settings)
 
@@ -136,26 +178,32 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer=JSON_CODEC)
         return app.Table(name, schema=schema, partitions=settings.partitions, help=f"wirestream {name}")
 
-    profiles = table("profiles")
-    assignments = table("assignments")
-    uri_events = table("uri_events")
+    # Clustering state (keyed by shard): event profiles, idempotency records and uri -> event
+    # share one table so that each story's writes are all-or-nothing (see JournaledState).
+    cluster = table("cluster")
+    cluster_state = JournaledState(cluster, ["p:", "a:", "u:"])
+    profiles, assignments, uri_events = cluster_state.views
+    # Event state (keyed by event id): one record per event, written after the outputs.
     events = table("events")
 
     cluster_stage = ClusterStage(profiles, assignments, uri_events, window_days=settings.event_window_days)
     events_overlay = WriteBehind(events)
     event_stage = EventStage(events_overlay)
 
-    # The clusterer's index is a cache of the profiles table: rebuild it whenever the table's
+    # The clusterer's index is a cache of the cluster table: rebuild it whenever the table's
     # partitions were (re)assigned and recovered from the changelog. The consumer resumes the
     # source partitions only after these callbacks ran.
-    @profiles.on_recover
+    @cluster.on_recover
     async def _rebuild_cluster_index() -> None:
+        cluster_state.recovered()
         cluster_stage.rebuild()
-        log.info("wirestream: cluster index rebuilt (%d event profiles)", len(profiles))
+        log.info("wirestream: cluster state recovered, index rebuilt (%d event profiles)", len(profiles))
 
     app.wirestream = Wiring(
         settings=settings,
         topics=topics,
+        cluster=cluster,
+        cluster_state=cluster_state,
         profiles=profiles,
         assignments=assignments,
         uri_events=uri_events,

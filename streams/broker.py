@@ -310,6 +310,9 @@ class EmbeddedBroker:
         self._spawn()
         try:
             _run_coro_blocking(wait_until_ready(self.url, self.startup_timeout, self.proc))
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self.stop()
+            raise
         except BaseException as exc:
             raise self._startup_failed(exc) from None
         return self
@@ -318,6 +321,9 @@ class EmbeddedBroker:
         self._spawn()
         try:
             await wait_until_ready(self.url, self.startup_timeout, self.proc)
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            self.stop()
+            raise
         except BaseException as exc:
             raise self._startup_failed(exc) from None
         return self

@@ -54,6 +54,10 @@ class Settings:
     replication_factor: int = 1
     app_id: str = "wirestream"
     max_message_bytes: int = 1024 * 1024
+    # Consumer-group timeouts (seconds). Shorter than Faust's 60 s default: a new group's first
+    # join waits up to the rebalance timeout, and wire alerts are worth little when late.
+    session_timeout: float = 10.0
+    rebalance_timeout: float = 10.0
     # Security (SASL / TLS); secrets are never logged
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512

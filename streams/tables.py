@@ -1,7 +1,14 @@
-"""Faust tables <-> the ``MutableMapping`` the core's stages take.
+"""Faust tables <-> the ``MutableMapping`` the core's stages take, with crash-safe write order.
 
-A Faust table already is a ``MutableMapping``; :class:`WriteBehind` adds one thing the event
-stage needs for at-least-once without lost alerts: the stage's writes are held back until the
+A Faust table already is a ``MutableMapping``. Without transactions (Tansu has none, and we run
+at-least-once anyway) the order in which a step's writes and outputs reach Kafka decides what a
+crash can do; two adapters make it safe:
+
+* :class:`JournaledState` (cluster stage): several mappings in one table, each step's writes
+  all-or-nothing after recovery.
+* :class:`WriteBehind` (event stage): writes held back until the outputs were acknowledged.
+
+:class:`WriteBehind` gives the event stage at-least-once without lost alerts: the stage's writes are held back until the
 agent has *published* what the stage produced (alert, snapshot, clustered record) and the broker
 acknowledged it; only then are they written to the table (and so to its changelog).
 
@@ -78,3 +85,94 @@ class WriteBehind(MutableMapping):
 
     def discard(self) -> None:
         self.pending.clear()
+
+
+class KeyPrefixView(MutableMapping):
+    """One logical mapping inside a shared table: keys are stored as ``prefix + key``."""
+
+    def __init__(self, backing: MutableMapping, prefix: str) -> None:
+        self.backing = backing
+        self.prefix = prefix
+
+    def __getitem__(self, key: str) -> Any:
+        return self.backing[self.prefix + key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.backing.get(self.prefix + key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and (self.prefix + key) in self.backing
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.backing[self.prefix + key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.backing[self.prefix + key]
+
+    def __iter__(self) -> Iterator[str]:
+        n = len(self.prefix)
+        for key in list(self.backing):
+            if isinstance(key, str) and key.startswith(self.prefix):
+                yield key[n:]
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class JournaledState:
+    """Several logical mappings in ONE Faust table, with each story's writes made all-or-nothing.
+
+    Without transactions, a worker killed mid-write could leave part of a story's writes in the
+    changelog (say the event profile) and lose the rest (the idempotency record): re-processing
+    would then count the story twice. Here all writes of one step go to one table, i.e. one
+    changelog partition (the source partition of the step), preceded by a journal record
+    ``j:<scope>`` holding all of them. Kafka keeps a partition's order, so whatever survives a
+    crash is a prefix: if any write of a step survived, its journal did. After recovery the
+    journal of each scope is applied again (:meth:`replay`) before the scope's next step —
+    which completes a step cut in half, and rewrites identical values otherwise.
+
+        state = JournaledState(table, ["p:", "a:", "u:"])
+        profiles, assignments, uri_events = state.views
+        ...  # the stage reads and writes the views
+        state.commit(scope)  # journal + writes, in this order
+    """
+
+    JOURNAL = "j:"
+
+    def __init__(self, table: MutableMapping, prefixes: list[str]) -> None:
+        self.table = table
+        self.overlay = WriteBehind(table)
+        self.views = [KeyPrefixView(self.overlay, p) for p in prefixes]
+        self._replayed: set[str] = set()
+
+    def recovered(self) -> None:
+        """Call after the table was (re)assigned and recovered: journals are replayed again."""
+        self._replayed.clear()
+
+    def needs_replay(self, scope: str) -> bool:
+        return scope not in self._replayed
+
+    def replay(self, scope: str) -> int:
+        """Apply ``scope``'s last journal again (inside stream iteration); returns writes applied."""
+        self._replayed.add(scope)
+        journal = self.table.get(self.JOURNAL + scope)
+        if not journal:
+            return 0
+        for key, value, deleted in journal["writes"]:
+            if deleted:
+                self.table.pop(key, None)
+            else:
+                self.table[key] = value
+        return len(journal["writes"])
+
+    def commit(self, scope: str) -> int:
+        """Write the pending writes of one step: its journal first, then the writes themselves."""
+        pending = self.overlay.pending
+        if not pending:
+            return 0
+        writes = [[key, None if value is _DELETED else value, value is _DELETED] for key, value in pending.items()]
+        self.table[self.JOURNAL + scope] = {"writes": writes}
+        return self.overlay.flush()
+
+    def discard(self) -> None:
+        self.overlay.discard()

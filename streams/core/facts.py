@@ -22,8 +22,10 @@ quotes, dashes) so novelty can tell a clause glued onto a known sentence from a 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 __all__ = ["NAME_WEIGHT", "Details", "Fact", "Figure", "Term", "analyze", "clause_weights", "details", "is_substantive"]
@@ -62,6 +64,7 @@ _NUMBER = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _NUMBER_HINT = re.compile(r"[\d]")
+_MAX_PREFIX = 5  # longest text before a figure's first digit: "USD$ " (``cur`` above)
 _BLANK = "\x00"
 _BLANKS = re.compile("\x00+")
 _SUBTOKEN = re.compile(r"[^\W\d_][^\W_]*(?:'[^\W\d_]+)*|\x00+")
@@ -218,14 +221,33 @@ def _is_date(m: re.Match[str], sentence: str) -> bool:
     return any(w is not None and w.group(1).lower() in _CALENDAR for w in (before, after))
 
 
+def _figure_matches(sentence: str, digit: re.Match[str]) -> Iterator[re.Match[str]]:
+    """``_NUMBER.finditer(sentence)``, without trying the pattern at every character.
+
+    Every figure has a digit at most ``_MAX_PREFIX`` characters after its start (the currency
+    prefix: "USD$ ", "Rs. "), so the leftmost figure at or after ``pos`` starts no earlier than
+    the next digit minus that: searching from there finds the same matches as ``finditer``, and
+    the C-level digit search skips the (mostly digit-free) text in between.
+    """
+    pos = 0
+    while digit is not None:
+        m = _NUMBER.search(sentence, max(pos, digit.start() - _MAX_PREFIX))
+        if m is None:
+            return
+        yield m
+        pos = m.end()
+        digit = _NUMBER_HINT.search(sentence, pos)
+
+
 def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
     """The sentence with its figures blanked out, and each figure's (key, surface, is_date)."""
-    if not _NUMBER_HINT.search(sentence):
+    digit = _NUMBER_HINT.search(sentence)
+    if digit is None:
         return sentence, []
     found: list[tuple[str, str, bool]] = []
     parts: list[str] = []
     last = 0
-    for m in _NUMBER.finditer(sentence):
+    for m in _figure_matches(sentence, digit):
         found.append((_figure_key(m), m.group(0).strip().rstrip("."), _is_date(m, sentence)))
         parts.append(sentence[last:m.start()])
         parts.append(_BLANK * (m.end() - m.start()))  # "US$190" must give no "US" term
@@ -259,28 +281,69 @@ def _word_pairs(word: str, lang: str) -> tuple[_Pair, ...]:
     return tuple(pairs)
 
 
+# Per-language cache: whitespace-delimited word (as written, punctuation included) -> its
+# ((key, weight), ...) and ((key, (surface, is_name)), ...). Keying on the raw word skips the
+# strip; the sentence's pairs are then joined and turned into dicts by C-level calls only.
+_Entry = tuple[tuple[tuple[str, float], ...], tuple[tuple[str, tuple[str, bool]], ...]]
+_WORD_CACHE_MAX = 300_000  # per language; cleared when full (a long-running worker's vocabulary drifts)
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+@lru_cache(maxsize=64)
+def _word_cache(lang: str) -> dict[str, _Entry]:
+    return {}
+
+
+def _word_entry(word: str, lang: str, cache: dict[str, _Entry]) -> _Entry:
+    core = word.strip(_PUNCT)
+    pairs = _word_pairs(core, lang) if core else ()
+    entry = (tuple((key, weight) for key, weight, _, _ in pairs),
+             tuple((key, (surface, name)) for key, _, surface, name in pairs))
+    if len(cache) >= _WORD_CACHE_MAX:
+        cache.clear()
+    cache[word] = entry
+    return entry
+
+
+def _entries(text: str, lang: str, initial: bool) -> list[_Entry]:
+    """The cached entry of each whitespace word of ``text``."""
+    words = text.split()
+    if initial and words:
+        first = words[0].strip(_PUNCT)
+        if first[:1].isupper():
+            # sentence-initial capital: no name evidence. The lowercased core has nothing to
+            # strip, so as a cache key it gives the same entry as the stripped word would.
+            words[0] = first.lower()
+    cache = _word_cache(lang)
+    entries = list(map(cache.get, words))
+    if None in entries:
+        for i, entry in enumerate(entries):
+            if entry is None:
+                entries[i] = _word_entry(words[i], lang, cache)
+    return entries
+
+
+def _term_weights(entries: list[_Entry]) -> dict[str, float]:
+    """Term key -> weight, keys in order of first occurrence, a repeated key at its largest weight."""
+    pairs = list(chain.from_iterable(map(_first, entries)))
+    weights = dict(pairs)
+    if len(weights) < len(pairs):  # a repeated key: the last write wins, so write in weight order
+        weights.update(sorted(pairs, key=_second))
+    return weights
+
+
 def _weigh(text: str, lang: str, initial: bool) -> tuple[dict[str, float], dict[str, tuple[str, bool]]]:
-    """Term key -> weight and key -> (surface, is_name) of a (figure-blanked) text."""
-    _, cache = _lexicon(lang)
-    words = [w.strip(_PUNCT) for w in text.split()]
-    if initial and words and words[0][:1].isupper():
-        words[0] = words[0].lower()  # sentence-initial capital: no name evidence
-    get = cache.get
-    weights: dict[str, float] = {}
-    surfaces: dict[str, tuple[str, bool]] = {}
-    for w in words:
-        pairs = get("\x01" + w)
-        if pairs is None:
-            pairs = _word_pairs(w, lang) if w else ()
-            if len(cache) < 400_000:
-                cache["\x01" + w] = pairs  # type: ignore[assignment]  # words share the token cache
-        for key, weight, surface, name in pairs:
-            old = weights.get(key)
-            if old is None:
-                weights[key] = weight
-                surfaces[key] = (surface, name)
-            elif old < weight:
-                weights[key] = weight
+    """Term key -> weight and key -> (surface, is_name) of a (figure-blanked) text.
+
+    A key's surface is that of its first occurrence.
+    """
+    entries = _entries(text, lang, initial)
+    weights = _term_weights(entries)
+    pairs = list(chain.from_iterable(map(_second, entries)))
+    surfaces = dict(pairs)
+    if len(surfaces) < len(pairs):  # a repeated key: write the pairs again backwards, first one last
+        surfaces.update(reversed(pairs))
     return weights, surfaces
 
 
@@ -301,7 +364,8 @@ def analyze(sentence: str, lang: str = "und") -> Fact:
 def clause_weights(fact: Fact) -> list[dict[str, float]]:
     """Term weights of each clause (text between commas, semicolons, colons, brackets, quotes, dashes)."""
     text, _ = _blank_figures(fact.text)
-    return [_weigh(chunk, fact.lang, n == 0)[0] for n, chunk in enumerate(_CLAUSE_SPLIT.split(text))]
+    lang = fact.lang
+    return [_term_weights(_entries(chunk, lang, n == 0)) for n, chunk in enumerate(_CLAUSE_SPLIT.split(text))]
 
 
 def details(fact: Fact) -> Details:

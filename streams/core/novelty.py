@@ -62,6 +62,7 @@ class _Known:
         self.by_figure: dict[str, list[frozenset[str]]] = {}
         self._with_figures: list[tuple[Sequence[str], Sequence[str]]] = []
         self._edit: tuple[list[tuple[frozenset[str], frozenset[str]]], dict[str, list[int]]] | None = None
+        self.version = 0  # bumped by add(): unknown weights computed before it are stale
         for fact in known:
             keys = fact.get("k")
             if keys is None:  # a fact stored without keys: analyze its text again
@@ -76,6 +77,7 @@ class _Known:
                     self.by_figure.setdefault(fig, []).append(frozenset(keys))
 
     def add(self, fact: Fact) -> None:
+        self.version += 1
         keys = fact.keys
         self.terms.update(keys)
         figs = [f.key for f in fact.figures]
@@ -118,7 +120,12 @@ def _keys_of(fact: Fact) -> tuple[list[str], list[str]]:
 def _unknown_weight(fact: Fact, known: _Known) -> tuple[float, float]:
     """(weight of the sentence's unknown terms, their share of its total weight)."""
     terms = known.terms
-    new = sum(w for k, w in fact.weights.items() if k not in terms)
+    if fact.keys.isdisjoint(terms):  # nothing known: the same sum, in the same order, as fact.weight
+        new = sum(fact.weights.values())
+    elif fact.keys <= terms:
+        new = 0
+    else:  # summed in the fact's key order, like fact.weight, so the share is exact
+        new = sum(w for k, w in fact.weights.items() if k not in terms)
     return new, (new / fact.weight if fact.weight else 0.0)
 
 
@@ -139,15 +146,18 @@ def _glued_clause(fact: Fact, known: _Known, min_share: float) -> bool:
     return False
 
 
-def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
-    """The new fact this sentence states, or None when the event already knows it."""
+def _judge(fact: Fact, known: _Known, min_share: float, unknown: tuple[float, float] | None = None) -> NewFact | None:
+    """The new fact this sentence states, or None when the event already knows it.
+
+    ``unknown`` is the fact's ``_unknown_weight`` when already computed against the same ``known``.
+    """
     keys = fact.keys
     changed = known.changed_figures(keys, frozenset(f.key for f in fact.figures)) if fact.figures else set()
     # a figure is new when it replaces one in a known sentence, or (unless it is a date, which is
     # often retold as "last year" or "on Tuesday") when no known fact states it in this context
     new_figures = [f for f in fact.figures
                    if f.key in changed or (not f.date and not known.knows_figure(f.key, keys))]
-    new_weight, score = _unknown_weight(fact, known)
+    new_weight, score = unknown if unknown is not None else _unknown_weight(fact, known)
     is_new = bool(new_figures) or (new_weight >= MIN_NEW_WEIGHT and score >= min_share)
     if not is_new and new_weight >= MIN_NEW_WEIGHT:
         is_new = _glued_clause(fact, known, min_share)
@@ -164,13 +174,14 @@ def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
     )
 
 
-def _threshold(facts: Sequence[Fact], known: _Known) -> float:
+def _threshold(unknown: Sequence[tuple[float, float]]) -> float:
     """The share of unknown weight a sentence needs: above the story's own paraphrase noise.
 
     A revision of a known text has most sentences fully known, so one sentence with a quarter of
     new words stands out; another outlet's retelling has new words everywhere, so it needs more.
+    ``unknown`` holds each fact's ``_unknown_weight``.
     """
-    shares = sorted(_unknown_weight(f, known)[1] for f in facts)
+    shares = sorted(share for _, share in unknown)
     median = shares[len(shares) // 2] if shares else 0.0
     return min(MAX_NEW_SHARE, max(MIN_NEW_SHARE, median + SHARE_MARGIN))
 
@@ -189,9 +200,11 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
     index = _Known(known, figures)
     new_facts: list[NewFact] = []
     to_add: list[dict[str, Any]] = []
-    min_share = _threshold(facts, index)
-    for fact in facts:
-        found = _judge(fact, index, min_share)
+    unknown = [_unknown_weight(f, index) for f in facts]
+    min_share = _threshold(unknown)
+    for fact, fact_unknown in zip(facts, unknown):
+        # the weights computed for the threshold hold until a new fact is added to the index
+        found = _judge(fact, index, min_share, fact_unknown if index.version == 0 else None)
         if found is not None:
             new_facts.append(found)
             to_add.append(_record(fact))
@@ -200,9 +213,10 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
 
 
 def _all_new(fact: Fact) -> NewFact:
-    return NewFact(text=fact.text, terms=tuple(surface for surface, name in fact.surfaces.values() if not name),
-                   names=tuple(surface for surface, name in fact.surfaces.values() if name),
-                   numbers=tuple(f.surface for f in fact.figures),
+    surfaces = fact.surfaces.values()
+    return NewFact(text=fact.text, terms=tuple([surface for surface, name in surfaces if not name]),
+                   names=tuple([surface for surface, name in surfaces if name]),
+                   numbers=tuple([f.surface for f in fact.figures]),
                    score=1.0)
 
 

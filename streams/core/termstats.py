@@ -19,7 +19,6 @@ frequencies take over as events arrive.
 from __future__ import annotations
 
 import math
-import os as _os
 import threading
 from functools import lru_cache
 
@@ -27,12 +26,11 @@ __all__ = ["background_zipf", "background_df", "idf", "PRIOR_DOCS", "UNKNOWN_ZIP
 
 # An effective story length (in tokens) turning a per-token frequency into the probability that a
 # story contains the word at least once (word bursts make this far less than the real length).
-EFFECTIVE_LENGTH = float(_os.environ.get("WS_EL", "60"))
+EFFECTIVE_LENGTH = 60.0
 UNKNOWN_ZIPF = 2.0  # below the "small" lists' cut-off (Zipf 3)
 UNSUPPORTED_SHORT_ZIPF = 5.5  # tokens of <= 3 letters in a language wordfreq lacks: presume function words
 UNSUPPORTED_ZIPF = 3.5
-import os as _os
-PRIOR_DOCS = float(_os.environ.get("WS_PRIOR", "2000"))
+PRIOR_DOCS = 500.0
 MIN_DF = 1e-6
 
 _lock = threading.Lock()

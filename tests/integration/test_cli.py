@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from kafkaio import seed_lines
+from .kafkaio import seed_lines
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

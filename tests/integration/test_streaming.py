@@ -11,7 +11,7 @@ import base64
 import orjson
 import pytest
 
-from kafkaio import Collector, key_version, offline, produce, seed_lines, synthetic_feed, uri_of
+from .kafkaio import Collector, key_version, offline, produce, seed_lines, synthetic_feed, uri_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -120,7 +120,8 @@ async def test_malformed_messages_go_to_dead_letter_and_worker_goes_on(settings,
 async def test_worker_killed_mid_stream_recovers_from_changelogs(settings, workers):
     feed = synthetic_feed(40)
     first_half, second_half = feed[: len(feed) // 2], feed[len(feed) // 2:]
-    _, expected = offline(feed)
+    assignments, expected = offline(feed)
+    reference = {(a["uri"], a["version"]): a["event_id"] for a in assignments}
     expected_ids = {a["alert_id"] for a in expected}
     assert len(expected_ids) == len(expected) >= 20
     everything = {key_version(line) for line in feed}
@@ -138,12 +139,20 @@ async def test_worker_killed_mid_stream_recovers_from_changelogs(settings, worke
 
         await produce(settings, [(uri_of(line), line) for line in second_half], partition=0)
         second = workers(settings)
+
+        def diagnosis() -> str:
+            online = {(r["uri"], r["version"]): r["event_id"] for r in out.records["stories.clustered"]}
+            moved = [f"{u} v{v}: {e} offline, {online[(u, v)]} online" for (u, v), e in reference.items()
+                     if (u, v) in online and online[(u, v)] != e]
+            got_ids = {a["alert_id"] for a in out.alerts()}
+            return (f"{second.log_tail()}\nkilled after {done_before} stories; stories out: {len(online)}/{len(feed)}; "
+                    f"alerts missing: {len(expected_ids - got_ids)}, unexpected: {len(got_ids - expected_ids)}; "
+                    f"assignments differing from offline: {len(moved)} {moved[:5]}")
+
         await out.until(lambda c: c.clustered_keys() >= everything
                         and {a["alert_id"] for a in c.alerts()} >= expected_ids,
                         150, what="every story and every expected alert after the restart",
-                        alive=lambda: second.alive,
-                        logs=lambda: second.log_tail() + f"\nmissing alerts: "
-                        f"{len(expected_ids - {a['alert_id'] for a in out.alerts()})}")
+                        alive=lambda: second.alive, logs=diagnosis)
         await out.poll(1.5)
 
     got = out.alerts()

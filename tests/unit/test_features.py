@@ -1,0 +1,88 @@
+"""Story features: folding, numbers, names, vectors."""
+
+from __future__ import annotations
+
+import math
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.core import termstats
+from streams.core.features import cosine, extract, extract_names, extract_numbers, fold, norm_vector, stem, tokenize
+
+
+def _extract(headline: str, sentences: tuple[str, ...], lang: str = "en"):
+    def term_idf(lower: str, term: str) -> float:
+        return termstats.idf(termstats.background_df(lower, lang))
+
+    return extract(headline, sentences, term_idf, lambda w: termstats.background_zipf(w, lang), lang=lang)
+
+
+def test_fold_diacritics_and_transliteration():
+    assert fold("Mišustin") == "misustin"
+    assert fold("Мишустин") == "mishustin"
+    assert fold("Mishustin") == "mishustin"
+    assert fold("Zürich") == "zurich"
+    assert fold("Αθήνα") == "athina"
+    assert fold("Straße") == "strasse"
+    assert fold("SCO") == "sco"
+
+
+def test_stem_is_language_aware_and_folded():
+    assert stem("births", "en") == stem("birth", "en")
+    assert stem("voting", "en") == stem("vote", "en")
+    assert stem("zürich", "xx") == "zurich"  # no stemmer for the language: folded word
+
+
+def test_numbers_normalized_across_conventions():
+    assert extract_numbers("1,500 and 1.500 and 1500") == ["1500", "1500", "1500"]
+    assert extract_numbers("1.5 trillion; 1,5 Billionen") == ["1.5", "1.5"]
+    assert extract_numbers("3,000,000 people") == ["3000000"]
+    assert extract_numbers("in 2020, 7 people") == ["2020"]  # one-digit figures dropped
+    assert extract_numbers("COVID-19 and 4.10") == ["19", "4.1"]
+
+
+def test_tokenize_splits_spaceless_scripts_into_bigrams():
+    toks = [w for w, _ in tokenize("習近平主席 met Putin")]
+    assert "習近" in toks and "近平" in toks and "Putin" in toks
+
+
+def test_names_skip_capitalized_common_words():
+    zipf = lambda w: termstats.background_zipf(w, "en")  # noqa: E731
+    text = "The report said Amy Coney Barrett met Mitch McConnell on Friday."
+    names = extract_names(text, tokenize(text), zipf)
+    assert "the" not in names
+    assert {"barrett", "mcconnell", "mitch"} <= set(names)
+
+
+def test_vectors_are_unit_and_deterministic():
+    a = _extract("Manchin sets $1.5 trillion limit", ("Sen. Joe Manchin said Thursday he favors a $1.5 trillion price tag.",))
+    b = _extract("Manchin sets $1.5 trillion limit", ("Sen. Joe Manchin said Thursday he favors a $1.5 trillion price tag.",))
+    assert a == b
+    for v in (a.body, a.head, a.names):
+        assert math.isclose(sum(x * x for x in v.values()), 1.0, rel_tol=1e-9)
+    assert "1.5" in a.numbers
+    assert "manchin" in a.names
+    assert "the" not in a.body and "a" not in a.body  # function words carry no weight
+    assert a.body.get("he", 0.0) < a.body["manchin"] / 4  # common words little, rare names much
+
+
+def test_background_idf_orders_words_sensibly():
+    def w(x):
+        return termstats.idf(termstats.background_df(x, "en"))
+
+    assert w("the") < w("court") < w("kavanaugh")
+    assert w("mishustin") > w("president")
+    # a language wordfreq lacks still gets finite weights, short words presumed common
+    assert 0 < termstats.idf(termstats.background_df("ka", "xx")) < termstats.idf(termstats.background_df("mishustin", "xx"))
+
+
+def test_stream_frequency_lowers_weight_of_terms_common_in_the_stream():
+    p = termstats.background_df("kavanaugh", "en")
+    assert termstats.idf(p, stream_df=900, stream_n=1000) < termstats.idf(p, stream_df=0, stream_n=1000)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=5), st.floats(0.01, 10), min_size=1, max_size=20))
+def test_cosine_of_a_normalized_vector_with_itself_is_one(raw):
+    v = norm_vector(raw)
+    assert math.isclose(cosine(v, v), 1.0, rel_tol=1e-9)
