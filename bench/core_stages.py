@@ -39,9 +39,9 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import generate, load_rows  # noqa: E402
+from corpus import generate, load_rows
 
-from streams.core import facts, langid, normalize, novelty  # noqa: E402
+from streams.core import facts, langid, normalize, novelty
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DEV = ROOT.parent / "shared" / "data" / "cluster-dev.jsonl"
