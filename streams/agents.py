@@ -4,6 +4,8 @@
                       │                                                   │
                       └► wire.dead-letter                                 ▼
                                       event ─► wire.stories.clustered, wire.events, wire.story-updates
+                                                                                      │
+                                   webhooks (WebhookDispatcher.submit) ◄──────────────┘ ─► wire.webhook-dead-letter
 
 * ``decode`` is stateless and runs over every partition of the input.
 * ``cluster`` runs :class:`ClusterStage` over profiles / assignments / uri_events, kept in one
@@ -13,8 +15,13 @@
   outputs are acknowledged by the broker before the state change is written, so a crash can
   only cause a redelivery with the same ``alert_id``, never a lost alert).
 
+* ``webhooks`` hands each alert to the :class:`~streams.delivery.WebhookDispatcher` (which
+  never waits for HTTP: every endpoint has its own queue), so a slow or dead endpoint never
+  holds up this agent, the others, or the pipeline.
+
 A message the core refuses goes to the dead-letter topic; an unexpected error in a stage is
-logged and dead-lettered too, and the agent goes on with the next message.
+logged and dead-lettered too, and the agent goes on with the next message. Every stage counts
+stories in and out and times its core call (:class:`streams.metrics.Metrics`).
 """
 
 from __future__ import annotations
@@ -22,11 +29,13 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from time import perf_counter
 import traceback
 from typing import Any
 
 from .core.models import AssignedStory, EnrichedStory, Rejection
 from .core.pipeline import Rejected, decode_story, enrich
+from .metrics import Metrics
 
 log = logging.getLogger("wirestream.agents")
 
@@ -94,8 +103,9 @@ def _internal_error(stage: str, exc: BaseException) -> Rejection:
 
 
 def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
-    """Define the three agents on ``app``; returns them by name."""
+    """Define the agents on ``app`` (``webhooks`` only when endpoints are configured)."""
     settings = wiring.settings
+    metrics: Metrics = getattr(wiring, "metrics", None) or Metrics()
     topics = wiring.topics
     max_bytes = settings.max_message_bytes
     shard_by = settings.shard_by
@@ -112,23 +122,29 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             topic=message.topic, partition=message.partition, offset=message.offset, max_bytes=max_bytes,
         )
         await topics.dead_letter.send(key=raw_key, value=record)
+        metrics.dead_letter(rejection.reason)
 
     # ------------------------------------------------------------------ stage 1: decode
     @app.agent(topics.stories, name="wirestream.decode")
     async def decode(stream: Any) -> Any:
         async for event in stream.events():
             message = event.message
+            metrics.story_in("decode")
+            start = perf_counter()
             try:
                 story = decode_story(message.value or b"", max_bytes=max_bytes, arrival=message.timestamp)
                 enriched = enrich(story, shard_by)
             except Rejected as refused:
+                metrics.observe_processing("decode", perf_counter() - start)
                 await dead_letter(message, refused.rejection)
                 continue
             except Exception as exc:  # a bug in the core must not stop the stream
                 log.exception("decode stage failed on %s[%s]@%s", message.topic, message.partition, message.offset)
                 await dead_letter(message, _internal_error("decode", exc))
                 continue
+            metrics.observe_processing("decode", perf_counter() - start)
             await topics.enriched.send(key=enriched.shard, value=enriched.to_dict())
+            metrics.story_out("decode")
 
     # ------------------------------------------------------------------ stage 2: cluster
     cluster_stage = wiring.cluster_stage
@@ -138,6 +154,8 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
     async def cluster(stream: Any) -> Any:
         async for event in stream.events():
             cluster_state.discard()
+            metrics.story_in("cluster")
+            start = perf_counter()
             try:
                 enriched = EnrichedStory.from_dict(event.value)
                 if cluster_state.needs_replay(enriched.shard):
@@ -153,8 +171,10 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                               event.message.partition, event.message.offset)
                 await dead_letter(event.message, _internal_error("cluster", exc))
                 continue
+            metrics.observe_processing("cluster", perf_counter() - start)
             assigned = AssignedStory(enriched, assignment)
             await topics.assigned.send(key=assignment.event_id, value=assigned.to_dict())
+            metrics.story_out("cluster")
 
     # ------------------------------------------------------------------ stage 3: event
     event_stage = wiring.event_stage
@@ -164,6 +184,8 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
     async def event_state(stream: Any) -> Any:
         async for event in stream.events():
             overlay.discard()
+            metrics.story_in("event")
+            start = perf_counter()
             try:
                 assigned = AssignedStory.from_dict(event.value)
                 result = event_stage.process(assigned)
@@ -173,6 +195,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                               event.message.partition, event.message.offset)
                 await dead_letter(event.message, _internal_error("event", exc))
                 continue
+            metrics.observe_processing("event", perf_counter() - start)
             event_id = assigned.assignment.event_id
             pending = [await topics.clustered.send(key=event_id, value=result.clustered)]
             if result.event is not None:
@@ -182,5 +205,31 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             for fut in pending:  # acknowledged by the broker before the state is written
                 await fut
             overlay.flush()
+            metrics.story_out("event")
+            if result.alert is not None:
+                metrics.alert_emitted()
 
-    return {"decode": decode, "cluster": cluster, "event": event_state}
+    agents = {"decode": decode, "cluster": cluster, "event": event_state}
+
+    # ------------------------------------------------------------------ webhooks
+    dispatcher = getattr(wiring, "dispatcher", None)
+    if dispatcher is not None and dispatcher.endpoints:
+
+        @app.agent(topics.story_updates, name="wirestream.webhooks")
+        async def webhooks(stream: Any) -> Any:
+            async for event in stream.events():
+                metrics.story_in("webhooks")
+                start = perf_counter()
+                try:
+                    await dispatcher.start()  # idempotent; normally started on table recovery
+                    queued = dispatcher.submit(event.value)
+                except Exception:  # a malformed alert must not stop the deliveries of the others
+                    log.exception("webhooks: cannot queue the alert at %s[%s]@%s", event.message.topic,
+                                  event.message.partition, event.message.offset)
+                    continue
+                metrics.observe_processing("webhooks", perf_counter() - start)
+                if queued:
+                    metrics.story_out("webhooks")
+
+        agents["webhooks"] = webhooks
+    return agents

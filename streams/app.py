@@ -3,7 +3,8 @@
     app = create_app(Settings.from_env())
 
 builds the app with its topics (:mod:`streams.topics`), its changelog-backed tables and the
-core's stages over them, and registers the (thin) agents of :mod:`streams.agents`.
+core's stages over them, registers the (thin) agents of :mod:`streams.agents`, the webhook
+dispatcher (:func:`wire_webhooks`) and the HTTP API (:mod:`streams.views`).
 :func:`run_worker` is what ``wirestream worker`` runs.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,27 +52,10 @@ def register_codecs() -> None:
 
 
 def broker_credentials(settings: Settings) -> Any:
-    """Faust credentials for SASL / TLS from settings (``None`` for PLAINTEXT)."""
-    import faust
+    """Faust credentials for SASL / TLS from settings (``None`` for PLAINTEXT): see :mod:`streams.kafka`."""
+    from .kafka import faust_credentials
 
-    protocol = (settings.security_protocol or "PLAINTEXT").upper()
-    ssl_context = None
-    if protocol in {"SSL", "SASL_SSL"}:
-        from aiokafka.helpers import create_ssl_context
-
-        ssl_context = create_ssl_context(
-            cafile=settings.ssl_cafile, certfile=settings.ssl_certfile, keyfile=settings.ssl_keyfile
-        )
-    if protocol.startswith("SASL"):
-        return faust.SASLCredentials(
-            username=settings.sasl_username,
-            password=settings.sasl_password,
-            mechanism=settings.sasl_mechanism or "PLAIN",
-            ssl_context=ssl_context,
-        )
-    if protocol == "SSL":
-        return faust.SSLCredentials(ssl_context)
-    return None
+    return faust_credentials(settings)
 
 
 # --------------------------------------------------------------------------- app
@@ -131,6 +116,9 @@ class Wiring:
     cluster_stage: Any
     event_stage: Any
     events_overlay: Any
+    metrics: Any = None  # streams.metrics.Metrics (one per app, own registry)
+    pending: Any = None  # Faust table: webhook deliveries not yet done (see wire_webhooks)
+    dispatcher: Any = None  # streams.delivery.WebhookDispatcher
 
 
 def create_app(settings: Settings, **faust_options: Any) -> Any:
@@ -138,6 +126,7 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
     import faust
 
     from .core.pipeline import ClusterStage, EventStage
+    from .metrics import Metrics
     from .tables import JournaledState, WriteBehind
 
     register_codecs()
@@ -151,7 +140,7 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         datadir=str(settings.data_dir),
         web_host=settings.web_host,
         web_port=settings.web_port,
-        web_bind=settings.web_host,
+        web_bind=settings.web_bind or settings.web_host,
         topic_partitions=settings.partitions,
         topic_replication_factor=settings.replication_factor,
         key_serializer="raw",
@@ -199,6 +188,9 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         cluster_stage.rebuild()
         log.info("wirestream: cluster state recovered, index rebuilt (%d event profiles)", len(profiles))
 
+    metrics = Metrics()
+    pending, dispatcher = wire_webhooks(app, settings, topics, metrics)
+
     app.wirestream = Wiring(
         settings=settings,
         topics=topics,
@@ -211,12 +203,127 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         cluster_stage=cluster_stage,
         event_stage=event_stage,
         events_overlay=events_overlay,
+        metrics=metrics,
+        pending=pending,
+        dispatcher=dispatcher,
     )
 
     from .agents import register_agents
+    from .views import register_views
 
     register_agents(app, app.wirestream)
+    register_views(app, app.wirestream)
     return app
+
+
+# --------------------------------------------------------------------------- webhooks
+
+
+class ActivePartitionEntries(MutableMapping):
+    """The pending-deliveries table as the dispatcher's store.
+
+    Reads and writes go straight to the table. Iteration — what ``WebhookDispatcher.resume()``
+    scans — yields only the entries whose changelog partition is *actively* assigned to this
+    worker: a standby replica holds copies of another worker's pending deliveries, and an
+    in-memory table keeps what this worker wrote to partitions it does not own; resuming those
+    would make two workers deliver the same alert.
+    """
+
+    def __init__(self, table: Any, is_active: Callable[[], Callable[[str], bool]]) -> None:
+        self.table = table
+        self._is_active = is_active
+
+    def __getitem__(self, key: str) -> Any:
+        return self.table[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        value = self.table.get(key)
+        return default if value is None else value
+
+    def __contains__(self, key: object) -> bool:
+        return self.table.get(key) is not None
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.table[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.table[key]
+
+    def pop(self, key: str, default: Any = None) -> Any:  # type: ignore[override]
+        value = self.table.get(key)
+        if value is None:
+            return default
+        del self.table[key]
+        return value
+
+    def __iter__(self) -> Iterator[str]:
+        active = self._is_active()
+        for key in list(self.table.keys()):
+            if self.table.get(key) is not None and active(key):
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def wire_webhooks(app: Any, settings: Settings, topics: Topics, metrics: Any) -> tuple[Any, Any]:
+    """The pending-deliveries table and the webhook dispatcher, started and stopped with the app.
+
+    Pending deliveries live in a changelog-backed table (always in memory: it is small, and it
+    is written from the dispatcher's own tasks, hence ``use_partitioner``), so a worker that
+    stops or dies loses none: whoever gets the partition next recovers it and resumes them.
+    """
+    import faust
+    from mode import Service
+
+    from .delivery import WebhookDispatcher
+
+    schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer=JSON_CODEC)
+    pending = app.Table("webhook-pending", schema=schema, default=None, use_partitioner=True,
+                        store="memory://", partitions=settings.partitions,
+                        help="wirestream webhook deliveries not yet done")
+
+    def active_keys() -> Callable[[str], bool]:
+        topic = pending.changelog_topic.get_topic_name()
+        actives = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+        def is_active(key: str) -> bool:
+            try:  # the partition use_partitioner writes it to: the hash of the serialized key
+                raw = pending.changelog_topic.prepare_key(key, None)[0]
+                return app.producer.key_partition(topic, raw).partition in actives
+            except Exception:  # noqa: BLE001 - no metadata yet: not ours to resume now
+                return False
+
+        return is_active
+
+    async def to_dead_letter(record: dict[str, Any]) -> None:
+        fut = await topics.webhook_dead_letter.send(key=record["alert_id"], value=record)
+        await fut  # acknowledged before the pending entry is deleted
+
+    dispatcher = WebhookDispatcher.from_settings(
+        settings, store=ActivePartitionEntries(pending, active_keys), on_dead_letter=to_dead_letter,
+        metrics=metrics)
+
+    @pending.on_recover
+    async def _resume_webhooks() -> None:  # after every (re)assignment + recovery
+        await dispatcher.start()
+        resumed = dispatcher.resume()
+        if resumed:
+            log.info("wirestream: resumed %d pending webhook deliveries", resumed)
+
+    @app.service
+    class WebhookService(Service):
+        """Starts the dispatcher with the app; on shutdown in-flight requests get 5 s."""
+
+        async def on_start(self) -> None:
+            await dispatcher.start()
+
+        async def on_stop(self) -> None:
+            await dispatcher.close(grace=5)
+
+    if dispatcher.endpoints:
+        log.info("wirestream: webhooks to %s", ", ".join(ep.display_url for ep in dispatcher.endpoints.values()))
+    return pending, dispatcher
 
 
 # --------------------------------------------------------------------------- worker
@@ -225,15 +332,18 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
 def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: float = 30.0) -> None:
     """Check the broker, create the topics, run a Faust worker until SIGINT/SIGTERM.
 
-    Raises :class:`streams.broker.BrokerError` (one line) when the broker is unreachable.
+    Raises :class:`streams.broker.BrokerError` (one line, no secret) when the security settings
+    cannot work, the broker is unreachable or it refuses the credentials (:mod:`streams.preflight`).
     """
     import faust
 
     from .broker import create_topics
+    from .preflight import preflight
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
+        kafka = loop.run_until_complete(preflight(settings, timeout=connect_timeout))
         created = loop.run_until_complete(create_topics(settings, timeout=connect_timeout))
     except BaseException:
         loop.close()
@@ -241,7 +351,16 @@ def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: f
     if created:
         log.info("wirestream: created topics %s", ", ".join(created))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings)
+    options: dict[str, Any] = {}
+    if kafka.is_tansu and not settings.store.startswith("memory"):
+        # Tansu (0.6) answers ListOffsets(latest) with the base offset of the last record batch
+        # + 1, not the last offset + 1, so a local store's persisted changelog offset can be
+        # "higher than the highwater" and Faust refuses to recover (ConsistencyError). Real
+        # Kafka keeps the check: it catches a changelog that was wiped under a kept RocksDB.
+        log.info("wirestream: Tansu broker: Faust's recovery consistency check is off (Tansu "
+                 "under-reports high watermarks)")
+        options["recovery_consistency_check"] = False
+    app = create_app(settings, **options)
     worker = faust.Worker(app, loop=loop, loglevel=loglevel, quiet=True)
     if not sys.stdout.isatty():
         worker.spinner = None  # no terminal escape codes in log files

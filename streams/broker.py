@@ -57,23 +57,10 @@ def bootstrap_servers(url: str) -> str:
 
 
 def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
-    """Connection settings (security included) for plain aiokafka clients."""
-    kwargs: dict[str, Any] = {"bootstrap_servers": bootstrap_servers(settings.broker)}
-    protocol = (settings.security_protocol or "PLAINTEXT").upper()
-    kwargs["security_protocol"] = protocol
-    if protocol in {"SSL", "SASL_SSL"}:
-        from aiokafka.helpers import create_ssl_context
+    """Connection settings (security included) for plain aiokafka clients: see :mod:`streams.kafka`."""
+    from .kafka import client_kwargs
 
-        kwargs["ssl_context"] = create_ssl_context(
-            cafile=settings.ssl_cafile,
-            certfile=settings.ssl_certfile,
-            keyfile=settings.ssl_keyfile,
-        )
-    if protocol.startswith("SASL"):
-        kwargs["sasl_mechanism"] = settings.sasl_mechanism or "PLAIN"
-        kwargs["sasl_plain_username"] = settings.sasl_username
-        kwargs["sasl_plain_password"] = settings.sasl_password
-    return kwargs
+    return client_kwargs(settings)
 
 
 # --------------------------------------------------------------------------- readiness
@@ -368,6 +355,7 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
     "events": {"cleanup.policy": "compact"},
     "story-updates": {},
     "dead-letter": {},
+    "webhook-dead-letter": {},
 }
 
 
@@ -387,7 +375,10 @@ async def create_topics(
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
     from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
+    from .preflight import preflight
+
     wanted = {settings.topic(n): TOPIC_CONFIGS.get(n, {}) for n in (names or TOPIC_CONFIGS)}
+    await preflight(settings, timeout=timeout)  # one clear line if unreachable or refused
     await wait_until_ready(settings, timeout=timeout)
     admin = AIOKafkaAdminClient(request_timeout_ms=int(timeout * 1000), **kafka_client_kwargs(settings))
     await admin.start()

@@ -126,7 +126,7 @@ def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions
                              app_id=app_id)
     try:
         run_worker(settings, loglevel=loglevel, connect_timeout=connect_timeout)
-    except BrokerError as exc:
+    except (BrokerError, ConfigError) as exc:  # ConfigError: e.g. a webhook URL that is not http(s)
         fail(str(exc))
     except KeyboardInterrupt:
         raise SystemExit(130) from None

@@ -47,7 +47,8 @@ class Settings:
     broker: str = "kafka://127.0.0.1:9092"
     store: str = "memory://"
     web_port: int = 6066
-    web_host: str = "127.0.0.1"
+    web_host: str = "127.0.0.1"  # advertised to the other workers (table routing) and bound by default
+    web_bind: str | None = None  # bind address if not web_host; "0.0.0.0" in containers
     data_dir: Path = Path("wirestream-data")
     topic_prefix: str = "wire."
     partitions: int = 8

@@ -27,10 +27,11 @@ class Topics:
     events: Any  # public, compacted: key event id, latest snapshot
     story_updates: Any  # public: key event id, story-update alert
     dead_letter: Any  # public: original key, the raw input + reason
+    webhook_dead_letter: Any  # public: key alert_id, an undelivered webhook alert + why
 
     def all(self) -> list[Any]:
         return [self.stories, self.enriched, self.assigned, self.clustered, self.events,
-                self.story_updates, self.dead_letter]
+                self.story_updates, self.dead_letter, self.webhook_dead_letter]
 
 
 def declare_topics(app: Any, settings: Settings) -> Topics:
@@ -64,4 +65,5 @@ def declare_topics(app: Any, settings: Settings) -> Topics:
             value_serializer=JSON_CODEC,
             partitions=settings.partitions,
         ),
+        webhook_dead_letter=json_topic("webhook-dead-letter"),
     )

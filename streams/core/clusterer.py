@@ -4,9 +4,14 @@ joins the best-matching live event of its shard or founds a new one.
 * **Features** (``features.py``): TF-IDF vectors of all text and of the headline, folded name
   tokens, normalized figures. IDF = background (``wordfreq``) blended with the shard's running
   event frequencies (``termstats.py``), so weights are sensible from the first story on.
-* **Score**: a logistic combination of body cosine, headline cosine, headline-vs-event cosine,
-  names cosine, shared figures, and the event's recency (decay in days), fitted once on part of
-  the dev data (weights below; one configuration for every stream).
+* **Score**: a logistic combination (``FEATURE_NAMES``) of body cosine, headline cosine,
+  headline-vs-event cosine, names cosine, shared figures, the idf mass of shared terms and names,
+  and "both have figures, none shared"; minus a recency decay in days since the event's last
+  story. The weights were fitted once by logistic regression on story/candidate pairs of the tune
+  half of the dev data (full stories and headline-only flashes; gold clusters split by CRC32
+  parity), the threshold picked on the same half: one configuration for every stream. A story in
+  a language the event has not seen yet is also scored on names and figures alone (hand-set
+  ``cross_weights``: the dev data is monolingual), and the better of the two counts.
 * **Candidates**: an inverted index (term -> live events, most recently updated last) queried with
   the story's rarest terms; very long posting lists are read only for their most recent events,
   so the cost per story does not grow with the number of live events.
@@ -156,7 +161,6 @@ class Clusterer:
         self.window_seconds = float(window_seconds)
         self.cfg = config
         self._shards: dict[str, _ShardState] = {}
-        self._indexed: dict[str, tuple[str, ...]] = {}  # event_id -> terms it is posted under
         self._seq = 0
         self._last: tuple[EnrichedStory, _ShardState, int, StoryFeatures] | None = None
         self.rebuild_index()
@@ -166,7 +170,6 @@ class Clusterer:
     def rebuild_index(self) -> None:
         """Rebuild the index, heaps and frequencies from ``profiles`` (after recovery)."""
         self._shards = {}
-        self._indexed = {}
         self._last = None
         items = sorted(self.profiles.items(), key=lambda kv: (kv[1].get("q", 0), kv[0]))
         self._seq = max((p.get("q", 0) for _, p in items), default=0)
@@ -202,7 +205,7 @@ class Clusterer:
     def _post(self, st: _ShardState, event_id: str, p: dict[str, Any], old: dict[str, Any] | None) -> None:
         """(Re)post an event under its index terms, as the most recently updated; update frequencies."""
         new_terms = self._index_terms(p)
-        old_terms = self._indexed.get(event_id, ())
+        old_terms = self._index_terms(old) if old is not None else ()
         for t in old_terms:
             d = st.postings.get(t)
             if d is not None:
@@ -214,7 +217,6 @@ class Clusterer:
             if d is None:
                 d = st.postings[t] = {}
             d[event_id] = None
-        self._indexed[event_id] = new_terms
         st.version += 1
         if old is None:
             st.n += 1
@@ -230,7 +232,7 @@ class Clusterer:
 
     def _unpost(self, st: _ShardState, event_id: str, p: dict[str, Any]) -> None:
         st.version += 1
-        for t in self._indexed.pop(event_id, ()):
+        for t in self._index_terms(p):
             d = st.postings.get(t)
             if d is not None:
                 d.pop(event_id, None)
@@ -378,9 +380,6 @@ class Clusterer:
             "x": [x for x, _ in top_x], "xc": [c for _, c in top_x],
             "l": sorted(set(base.get("l", ())) | {story.lang})[: cfg.k_langs],
         }
-        if old is not None and event_id in self._indexed:
-            self._post(st, event_id, p, old)
-        else:
-            self._post(st, event_id, p, None)
+        self._post(st, event_id, p, old)
         self.profiles[event_id] = p
         heapq.heappush(st.heap, (last, self._seq, event_id))

@@ -33,6 +33,9 @@ UNSUPPORTED_ZIPF = 3.5
 PRIOR_DOCS = 500.0
 MIN_DF = 1e-6
 
+# languages wordfreq covers under a sibling's list
+_ALIASES = {"tl": "fil", "no": "nb", "nn": "nb", "hr": "sh", "sr": "sh", "bs": "sh", "af": "nl", "zh-cn": "zh",
+            "zh-tw": "zh", "in": "id", "iw": "he"}
 _lock = threading.Lock()
 _lists: dict[str, dict[str, float] | None] = {}
 
@@ -47,8 +50,11 @@ def _freqs(lang: str) -> dict[str, float] | None:
         try:
             import wordfreq
 
-            table = wordfreq.get_frequency_dict(lang, wordlist="small")
-        except Exception:  # LookupError for languages wordfreq lacks, or no wordfreq at all
+            code = _ALIASES.get(lang, lang)
+            # exact codes only (wordfreq would log a "nearest match" warning for every other one)
+            table = (wordfreq.get_frequency_dict(code, wordlist="small")
+                     if code in wordfreq.available_languages(wordlist="small") else None)
+        except Exception:  # no wordfreq at all, or a broken list
             table = None
         _lists[lang] = table
         return table

@@ -1,6 +1,6 @@
 """Clustering accuracy against gold labels: B-cubed and pairwise precision/recall/F1, cluster counts.
 
-``python -m streams.eval.clustering FILE.jsonl [--headline-only] [--shard-by lang|all]``
+``python -m streams.eval.clustering FILE.jsonl [--headline-only] [--shard-by lang|all] [--split tune|holdout]``
 runs ``streams.core.pipeline.Pipeline`` over the rows in file order (what ``wirestream replay``
 runs) and prints JSON figures. Rows need the story fields and a gold label in ``_gold``
 (``--gold-field`` to use another one); rows without a label are processed but not scored.
@@ -12,11 +12,12 @@ import argparse
 import json
 import sys
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["bcubed", "pairwise", "evaluate_clustering", "main"]
+__all__ = ["bcubed", "pairwise", "evaluate_clustering", "split_of", "main"]
 
 
 def _groups(assign: Mapping[Hashable, Hashable]) -> dict[Hashable, list[Hashable]]:
@@ -122,6 +123,11 @@ def evaluate_clustering(
     }
 
 
+def split_of(label: Any) -> int:
+    """Tune (0) / holdout (1) half of a gold cluster label: CRC32 parity, stable everywhere."""
+    return zlib.crc32(str(label).encode()) % 2
+
+
 def _read_jsonl(path: str) -> list[dict[str, Any]]:
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
     rows = []
@@ -146,12 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shard-by", choices=("lang", "all"), default="lang")
     ap.add_argument("--window-days", type=float, default=3.0)
     ap.add_argument("--gold-field", default="_gold")
+    ap.add_argument("--split", choices=("tune", "holdout"),
+                    help="only the gold clusters of one half (CRC32 of the label: even = tune, odd = holdout), "
+                         "the split the shipped weights were fitted on")
     args = ap.parse_args(argv)
     try:
         rows = _read_jsonl(args.path)
     except OSError as exc:
         print(f"error: cannot read {args.path}: {exc.strerror or exc}", file=sys.stderr)
         return 2
+    if args.split:
+        want = 0 if args.split == "tune" else 1
+        rows = [r for r in rows if split_of(r.get(args.gold_field)) == want]
     result = evaluate_clustering(rows, headline_only=args.headline_only, shard_by=args.shard_by,
                                  window_days=args.window_days, gold_field=args.gold_field)
     print(json.dumps(result, indent=2))

@@ -1,0 +1,241 @@
+"""The worker's HTTP API (Faust web views on the worker's web port).
+
+    GET /events?limit=&lang=   most recently updated events, all workers' (JSON)
+    GET /events/{event_id}     one event's snapshot (schemas/event.schema.json); 404 if unknown
+    GET /health                200 ready / 503 not ready, with the consumer lag
+    GET /metrics               Prometheus text exposition
+
+The events table is partitioned by event id over the workers: ``/events/{id}`` is routed to the
+worker that holds the event (Faust routing, see ``register_views``), and ``/events`` asks every other worker for
+its own most recent events (``scope=local``) and merges them. Errors are JSON
+(``{"error": "..."}``): 400 for a bad query parameter, 404 for an unknown event, 503 while the
+worker has no assignment yet.
+
+Nothing here decides anything about stories or events: the views read the tables and format
+what the core (:meth:`EventState.snapshot`, :meth:`EventState.summary`) gives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .core.events import EventState
+
+log = logging.getLogger("wirestream.web")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 1000
+PEER_TIMEOUT = 5.0
+_LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+class BadRequest(ValueError):
+    """A query parameter wirestream cannot use; the message says which and why."""
+
+
+# --------------------------------------------------------------------------- pure helpers
+
+
+def parse_list_query(query: Any) -> tuple[int, str | None, str]:
+    """``(limit, lang, scope)`` from the query of ``GET /events``; ``BadRequest`` if invalid."""
+    raw = query.get("limit")
+    if raw is None or raw == "":
+        limit = DEFAULT_LIMIT
+    else:
+        try:
+            limit = int(raw)
+        except ValueError:
+            raise BadRequest(f"limit must be a whole number, got {raw!r}") from None
+        if not 1 <= limit <= MAX_LIMIT:
+            raise BadRequest(f"limit must be between 1 and {MAX_LIMIT}, got {limit}")
+    lang = query.get("lang") or None
+    if lang is not None and not _LANG.match(lang):
+        raise BadRequest(f"lang must be a language code such as 'en' or 'pt-BR', got {lang!r}")
+    scope = query.get("scope") or "all"
+    if scope not in {"all", "local"}:
+        raise BadRequest(f"scope must be 'all' or 'local', got {scope!r}")
+    unknown = sorted(set(query.keys()) - {"limit", "lang", "scope"})
+    if unknown:
+        raise BadRequest(f"unknown query parameter(s): {', '.join(unknown)}")
+    return limit, lang, scope
+
+
+def event_summaries(records: Iterable[Any], lang: str | None, limit: int) -> list[dict[str, Any]]:
+    """The ``limit`` most recently updated events among ``records`` (event state dicts)."""
+    wanted = lang.lower() if lang else None
+    states = []
+    for raw in records:
+        if not isinstance(raw, dict):
+            continue
+        state = EventState.from_dict(raw)
+        if wanted and (state.lang or "").lower() != wanted:
+            continue
+        states.append(state)
+    states.sort(key=lambda s: (s.last_update, s.event_id), reverse=True)
+    return [{"event_id": s.event_id, **s.summary()} for s in states[:limit]]
+
+
+def merge_summaries(lists: Iterable[list[dict[str, Any]]], limit: int) -> list[dict[str, Any]]:
+    """Merge per-worker lists (each newest first) into one, newest first, without duplicates."""
+    seen: dict[str, dict[str, Any]] = {}
+    for items in lists:
+        for item in items:
+            seen.setdefault(item["event_id"], item)
+    ordered = sorted(seen.values(), key=lambda e: (e["last_update"], e["event_id"]), reverse=True)
+    return ordered[:limit]
+
+
+def consumer_lag(app: Any) -> dict[str, Any]:
+    """Messages behind the end of each assigned input partition (table changelogs excluded)."""
+    consumer = app.consumer
+    try:
+        assignment = consumer.assignment()
+    except Exception:  # noqa: BLE001 - consumer not started yet
+        return {"total": None, "partitions": {}}
+    changelogs = {t.changelog_topic.get_topic_name() for t in app.tables.values()}
+    read = getattr(consumer, "_read_offset", {})
+    committed = getattr(consumer, "_committed_offset", {})
+    partitions: dict[str, int | None] = {}
+    total = 0
+    for tp in sorted(assignment):
+        if tp.topic in changelogs:
+            continue
+        try:
+            end = consumer.highwater(tp)
+        except Exception:  # noqa: BLE001 - no fetch yet for this partition
+            end = None
+        last = read.get(tp)
+        position = last + 1 if last is not None else committed.get(tp)
+        lag = None if end is None else max(0, end - (position or 0))
+        partitions[f"{tp.topic}[{tp.partition}]"] = lag
+        if lag is not None:
+            total += lag
+    return {"total": total, "partitions": partitions}
+
+
+def readiness(app: Any) -> tuple[bool, str]:
+    """Whether the worker serves: started, tables recovered, not rebalancing."""
+    if getattr(app, "should_stop", False):
+        return False, "stopping"
+    if getattr(app, "rebalancing", False):
+        return False, "rebalancing"
+    recovery = getattr(app.tables, "recovery", None)
+    completed = getattr(recovery, "completed", None)
+    if completed is None or not completed.is_set():
+        return False, "recovering tables"
+    return True, "ready"
+
+
+# --------------------------------------------------------------------------- views
+
+
+def register_views(app: Any, wiring: Any) -> dict[str, Any]:
+    """Add the API's views to ``app``; returns them by path."""
+    from faust import web
+
+    from .metrics import CONTENT_TYPE
+
+    events = wiring.events
+    metrics = wiring.metrics
+
+    # Routing: an event's state lives in the events table partition of the worker that runs the
+    # event stage for that event id, i.e. that owns the event id's partition of wire.assigned
+    # (the table is co-partitioned with it: its changelog is written to the source partition).
+    # ``app.table_route`` would hash the changelog's *JSON-encoded* key and pick another
+    # partition, so the request is routed by the key's partition of the source topic.
+    @app.page("/events/{event_id}", name="wirestream-event")
+    class EventView(web.View):
+        @app.topic_route(wiring.topics.assigned, match_info="event_id")
+        async def get(self, request: web.Request, event_id: str) -> web.Response:
+            raw = events.get(event_id)
+            if raw is None:
+                return self.error(404, "unknown event", event_id=event_id)
+            return self.json(EventState.from_dict(raw).snapshot())
+
+    @app.page("/events", name="wirestream-events")
+    class EventsView(web.View):
+        async def get(self, request: web.Request) -> web.Response:
+            try:
+                limit, lang, scope = parse_list_query(request.query)
+            except BadRequest as exc:
+                return self.error(400, str(exc))
+            local = event_summaries(list(events.values()), lang, limit)
+            unavailable: list[str] = []
+            lists = [local]
+            if scope == "all":
+                peers = _peer_urls(app, events)
+                results = await asyncio.gather(*(_peer_events(app, url, limit, lang) for url in peers))
+                for url, items in zip(peers, results):
+                    if items is None:
+                        unavailable.append(url)
+                    else:
+                        lists.append(items)
+            merged = merge_summaries(lists, limit)
+            body: dict[str, Any] = {"events": merged, "count": len(merged)}
+            if unavailable:
+                body["partial"] = True
+                body["unavailable"] = unavailable
+            return self.json(body)
+
+    @app.page("/health", name="wirestream-health")
+    class HealthView(web.View):
+        async def get(self, request: web.Request) -> web.Response:
+            ready, state = readiness(app)
+            lag = consumer_lag(app)
+            dispatcher = wiring.dispatcher
+            body = {
+                "status": "ready" if ready else "not_ready",
+                "ready": ready,
+                "state": state,
+                "lag": lag,
+                "webhooks": {"endpoints": len(dispatcher.endpoints), "pending": dispatcher.pending}
+                if dispatcher is not None else None,
+            }
+            return self.json(body, status=200 if ready else 503)
+
+    @app.page("/metrics", name="wirestream-metrics")
+    class MetricsView(web.View):
+        async def get(self, request: web.Request) -> web.Response:
+            lag = consumer_lag(app)
+            for name, value in lag["partitions"].items():
+                if value is not None:
+                    topic, _, partition = name.rpartition("[")
+                    metrics.set_lag(topic, int(partition.rstrip("]")), value)
+            return self.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
+
+    return {"/events/{event_id}": EventView, "/events": EventsView, "/health": HealthView,
+            "/metrics": MetricsView}
+
+
+def _peer_urls(app: Any, table: Any) -> list[str]:
+    """Web URLs of the other workers that hold partitions of ``table``."""
+    try:
+        hosts = app.router.table_metadata(table.name)
+    except Exception:  # noqa: BLE001 - no assignment yet
+        return []
+    own = str(app.conf.canonical_url).rstrip("/")
+    return sorted({str(url).rstrip("/") for url in hosts} - {own})
+
+
+async def _peer_events(app: Any, base: str, limit: int, lang: str | None) -> list[dict[str, Any]] | None:
+    """One peer's own most recent events; ``None`` if it did not answer in time."""
+    import aiohttp
+
+    params = {"scope": "local", "limit": str(limit)}
+    if lang:
+        params["lang"] = lang
+    try:
+        async with app.http_client.get(f"{base}/events", params=params,
+                                       timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT)) as resp:
+            if resp.status != 200:
+                log.warning("GET %s/events answered %s", base, resp.status)
+                return None
+            body = await resp.json()
+            return list(body.get("events", []))
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        log.warning("GET %s/events failed: %s", base, type(exc).__name__)
+        return None
