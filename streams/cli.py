@@ -105,7 +105,10 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
 @click.option("--broker", default=None, metavar="URL", help="Kafka bootstrap URL, e.g. kafka://127.0.0.1:9092 [WIRESTREAM_BROKER].")
 @click.option("--store", default=None, metavar="URL", help="Table store: memory:// or rocksdb:// [WIRESTREAM_STORE].")
 @click.option("--web-port", type=int, default=None, metavar="N", help="HTTP port of the worker [WIRESTREAM_WEB_PORT].")
-@click.option("--web-host", default=None, metavar="HOST", help="HTTP bind address [WIRESTREAM_WEB_HOST].")
+@click.option("--web-host", default=None, metavar="HOST",
+              help="Host name other workers reach this one at, for table routing [WIRESTREAM_WEB_HOST].")
+@click.option("--web-bind", default=None, metavar="ADDR",
+              help="Address the HTTP server listens on (default: the web host) [WIRESTREAM_WEB_BIND].")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None, metavar="DIR",
               help="Local state directory [WIRESTREAM_DATA_DIR].")
 @click.option("--topic-prefix", default=None, metavar="P", help="Topic name prefix, default 'wire.' [WIRESTREAM_TOPIC_PREFIX].")
@@ -115,13 +118,13 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
               show_default=True, help="Worker log level.")
 @click.option("--connect-timeout", type=float, default=30.0, show_default=True, metavar="SECONDS",
               help="How long to wait for the broker at start before giving up.")
-def worker(broker, store, web_port, web_host, data_dir, topic_prefix, partitions, app_id, loglevel,
+def worker(broker, store, web_port, web_host, web_bind, data_dir, topic_prefix, partitions, app_id, loglevel,
            connect_timeout) -> None:
     """Run a stream-processing worker (Faust) until Ctrl-C / SIGTERM."""
     from .app import run_worker
     from .broker import BrokerError
 
-    settings = load_settings(broker=broker, store=store, web_port=web_port, web_host=web_host,
+    settings = load_settings(broker=broker, store=store, web_port=web_port, web_host=web_host, web_bind=web_bind,
                              data_dir=data_dir, topic_prefix=topic_prefix, partitions=partitions,
                              app_id=app_id)
     try:
