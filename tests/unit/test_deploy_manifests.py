@@ -208,7 +208,7 @@ def test_compose_workers_have_own_rocksdb_volumes_ports_and_web_hosts(compose: d
 
 
 def test_compose_settings_are_wirestream_settings_from_the_environment(compose_raw: dict[str, Any]) -> None:
-    fixed = {"WIRESTREAM_DATA_DIR", "WIRESTREAM_WEB_HOST"}  # per-container facts, not knobs
+    fixed = {"WIRESTREAM_DATA_DIR", "WIRESTREAM_WEB_HOST", "WIRESTREAM_WEB_BIND"}  # per-container facts, not knobs
     for name in ("worker-1", "worker-2"):
         env = compose_raw["services"][name]["environment"]
         wirestream_keys = {k for k in env if k.startswith(ENV_PREFIX)}
