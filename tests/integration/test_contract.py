@@ -1,6 +1,6 @@
 """The subscriber contract: every message a real run publishes on every public topic is valid
 against its schema in ``schemas/``, with the documented key; the aiokafka consumer example of
-docs/consuming.md runs as written."""
+README.md runs as written."""
 
 from __future__ import annotations
 
@@ -30,11 +30,11 @@ CONTRACT = {
 
 
 def consumer_example():
-    text = (ROOT / "docs" / "consuming.md").read_text("utf-8")
+    text = (ROOT / "README.md").read_text("utf-8")
     match = re.search(r"<!-- consumer-example -->\s*```python\n(.*?)```", text, re.S)
-    assert match, "docs/consuming.md has no consumer-example"
+    assert match, "README.md has no consumer-example"
     namespace: dict = {}
-    exec(compile(match.group(1), "docs/consuming.md#consumer-example", "exec"), namespace)  # noqa: S102
+    exec(compile(match.group(1), "README.md#consumer-example", "exec"), namespace)  # noqa: S102
     return namespace["follow"]
 
 

@@ -30,7 +30,7 @@ from streams.core.webhooks import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-DOC = ROOT / "docs" / "webhooks.md"
+DOC = ROOT / "README.md"
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 SECRET_B = "whsec_" + base64.b64encode(bytes(range(100, 132))).decode()
@@ -67,10 +67,10 @@ def schema_validator(name: str) -> jsonschema.protocols.Validator:
 
 
 def doc_snippet() -> str:
-    """The receiver snippet of docs/webhooks.md, exactly as documented."""
+    """The receiver snippet of README.md, exactly as documented."""
     text = DOC.read_text()
     match = re.search(r"<!-- verify-snippet -->\s*```python\n(.*?)```", text, re.DOTALL)
-    assert match, "docs/webhooks.md lost its verification snippet"
+    assert match, "README.md lost its verification snippet"
     return match.group(1)
 
 
