@@ -128,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.memory:
         gc.collect()
         tracemalloc.start()
-        cl, profiles, _ = build(stories, args.memory)
-        current, peak = tracemalloc.get_traced_memory()
+        _cl, profiles, _ = build(stories, args.memory)
+        current, _peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         result["memory"] = {
             "live_events": len(profiles),

@@ -85,11 +85,39 @@ def _draining_flush(buffer: Any) -> Any:
     return flush
 
 
-def _app_class() -> Any:
+def _transport_class(fetch_max_wait_ms: int) -> Any:
+    """Faust's aiokafka transport with the consumer's fetch wait as a setting.
+
+    Faust hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. A fetch is answered
+    after that wait when no data arrives sooner, and some brokers (Tansu) hold it for the full
+    wait even when data does arrive: with three hops that is seconds per story at low load.
+    """
+    from faust.transport.drivers import aiokafka as fa
+
+    class ConsumerThread(fa.AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read by AIOKafkaConsumer.start()
+            return consumer
+
+    class ShortWaitConsumer(fa.Consumer):
+        def _new_consumer_thread(self) -> Any:
+            return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
+
+    class Transport(fa.Transport):
+        Consumer = ShortWaitConsumer
+
+    return Transport
+
+
+def _app_class(fetch_max_wait_ms: int) -> Any:
     import faust
 
+    transport_class = _transport_class(fetch_max_wait_ms)
+
     class WirestreamApp(faust.App):
-        """``faust.App`` whose producer flush is a real flush (see :func:`_draining_flush`)."""
+        """``faust.App`` whose producer flush is a real flush (see :func:`_draining_flush`)
+        and whose consumer's fetch wait is ``Settings.fetch_max_wait_ms``."""
 
         def _new_producer(self) -> Any:
             producer = super()._new_producer()
@@ -97,6 +125,9 @@ def _app_class() -> Any:
             if buffer is not None and hasattr(buffer, "message_sent"):
                 buffer.flush = _draining_flush(buffer)
             return producer
+
+        def _new_transport(self) -> Any:
+            return transport_class(self.conf.broker_consumer, self)
 
     return WirestreamApp
 
@@ -159,7 +190,7 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         broker_heartbeat_interval=1.0,
     )
     options.update(faust_options)
-    app = _app_class()(settings.app_id, **options)
+    app = _app_class(settings.fetch_max_wait_ms)(settings.app_id, **options)
 
     topics = declare_topics(app, settings)
 

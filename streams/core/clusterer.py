@@ -37,7 +37,7 @@ from . import termstats
 from .features import StoryFeatures, extract
 from .models import EnrichedStory
 
-__all__ = ["Clusterer", "ClusterConfig", "DEFAULT_CONFIG", "pair_features", "FEATURE_NAMES"]
+__all__ = ["DEFAULT_CONFIG", "FEATURE_NAMES", "ClusterConfig", "Clusterer", "pair_features"]
 
 FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "shared_idf",
                  "shared_names_idf", "numbers_disjoint", "bias")
@@ -133,7 +133,7 @@ def _merge_top(terms: list[str], weights: list[int], vec: dict[str, float], quan
                ) -> tuple[list[str], list[int]]:
     acc: dict[str, int] = dict(zip(terms, weights))
     for t, x in vec.items():
-        q = int(round(x * quant))
+        q = round(x * quant)
         if q > 0:
             acc[t] = acc.get(t, 0) + q
     top = sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
@@ -143,7 +143,7 @@ def _merge_top(terms: list[str], weights: list[int], vec: dict[str, float], quan
 class _ShardState:
     """In-memory caches for one shard (derived from the profiles)."""
 
-    __slots__ = ("postings", "df", "n", "heap", "now", "version")
+    __slots__ = ("df", "heap", "n", "now", "postings", "version")
 
     def __init__(self) -> None:
         self.postings: dict[str, dict[str, None]] = {}  # term -> {event_id: None}, oldest update first
@@ -250,7 +250,7 @@ class Clusterer:
         horizon = st.now - self.window_seconds
         heap = st.heap
         while heap and heap[0][0] < horizon:
-            last, q, event_id = heapq.heappop(heap)
+            _last, q, event_id = heapq.heappop(heap)
             p = self.profiles.get(event_id)
             if p is None or p.get("q", 0) != q or p["shard"] != shard:
                 continue  # stale heap entry: the event was updated since (or is gone)

@@ -25,8 +25,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 __all__ = [
-    "StoryFeatures", "fold", "tokenize", "extract_numbers", "extract_names", "extract", "cosine",
+    "StoryFeatures",
+    "cosine",
+    "extract",
+    "extract_names",
+    "extract_numbers",
+    "fold",
     "norm_vector",
+    "tokenize",
 ]
 
 # --- folding -----------------------------------------------------------------------------------
@@ -81,7 +87,7 @@ def _stemmer(lang: str):
                 import snowballstemmer
 
                 st = snowballstemmer.stemmer(algo)
-            except Exception:  # pragma: no cover - stemmer missing: unstemmed tokens still work
+            except (ImportError, KeyError):  # pragma: no cover - no stemmer: unstemmed tokens still work
                 st = None
         _stemmers[lang] = st
     return _stemmers[lang]
@@ -92,10 +98,7 @@ def stem(lower: str, lang: str) -> str:
     """Snowball stem of a lowercase word (the word itself for languages without a stemmer), folded."""
     st = _stemmer(lang)
     if st is not None and len(lower) > 3:
-        try:
-            lower = st.stemWord(lower)  # type: ignore[attr-defined]
-        except Exception:  # pragma: no cover
-            pass
+        lower = st.stemWord(lower)  # type: ignore[attr-defined]
     return fold(lower)
 
 

@@ -22,7 +22,7 @@ import math
 import threading
 from functools import lru_cache
 
-__all__ = ["background_zipf", "background_df", "idf", "PRIOR_DOCS", "UNKNOWN_ZIPF"]
+__all__ = ["PRIOR_DOCS", "UNKNOWN_ZIPF", "background_df", "background_zipf", "idf"]
 
 # An effective story length (in tokens) turning a per-token frequency into the probability that a
 # story contains the word at least once (word bursts make this far less than the real length).
@@ -54,7 +54,7 @@ def _freqs(lang: str) -> dict[str, float] | None:
             # exact codes only (wordfreq would log a "nearest match" warning for every other one)
             table = (wordfreq.get_frequency_dict(code, wordlist="small")
                      if code in wordfreq.available_languages(wordlist="small") else None)
-        except Exception:  # no wordfreq at all, or a broken list
+        except (ImportError, LookupError, OSError, ValueError):  # no wordfreq at all, or a broken list
             table = None
         _lists[lang] = table
         return table

@@ -17,7 +17,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
-__all__ = ["bcubed", "pairwise", "evaluate_clustering", "split_of", "main"]
+__all__ = ["bcubed", "evaluate_clustering", "main", "pairwise", "split_of"]
 
 
 def _groups(assign: Mapping[Hashable, Hashable]) -> dict[Hashable, list[Hashable]]:
@@ -81,7 +81,6 @@ def evaluate_clustering(
     gold: dict[str, Any] = {}
     rejected = 0
     n = 0
-    cluster_time = 0.0
     t0 = time.perf_counter()
     for i, row in enumerate(rows):
         doc = dict(row)
@@ -129,7 +128,7 @@ def split_of(label: Any) -> int:
 
 
 def _read_jsonl(path: str) -> list[dict[str, Any]]:
-    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+    stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115 - closed below
     rows = []
     with stream:
         for line in stream:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.core.clusterer import Clusterer, ClusterConfig
+from streams.core.clusterer import ClusterConfig, Clusterer
 from streams.core.models import EnrichedStory, Story
 from streams.eval.clustering import bcubed, evaluate_clustering, pairwise
 

@@ -8,7 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from streams.core import termstats
-from streams.core.features import cosine, extract, extract_names, extract_numbers, fold, norm_vector, stem, tokenize
+from streams.core.features import (
+    cosine,
+    extract,
+    extract_names,
+    extract_numbers,
+    fold,
+    norm_vector,
+    stem,
+    tokenize,
+)
 
 
 def _extract(headline: str, sentences: tuple[str, ...], lang: str = "en"):
@@ -48,7 +57,7 @@ def test_tokenize_splits_spaceless_scripts_into_bigrams():
 
 
 def test_names_skip_capitalized_common_words():
-    zipf = lambda w: termstats.background_zipf(w, "en")  # noqa: E731
+    zipf = lambda w: termstats.background_zipf(w, "en")
     text = "The report said Amy Coney Barrett met Mitch McConnell on Friday."
     names = extract_names(text, tokenize(text), zipf)
     assert "the" not in names
