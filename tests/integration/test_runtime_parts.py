@@ -126,7 +126,7 @@ def test_journaled_cluster_state_survives_any_crash_point():
 
 
 def test_dead_letter_record_keeps_the_original_bytes():
-    from streams.agents import dead_letter_record
+    from streams.core.deadletter import dead_letter_record
     from streams.core.models import Rejection
     from streams.core.validate import validator
 
