@@ -9,8 +9,8 @@ app), decodes each value with orjson and sends it unchanged (orjson codec) to
 ``<prefix>enriched`` and ``<prefix>assigned`` (the real app's topology, with no work done), and
 the last one waits for the broker's acknowledgement of each send, as the real event agent does.
 
-The app is built with the same Faust options as ``streams.app.create_app`` (broker timeouts,
-fetch size, serializers, at-least-once), so that ``bench/pipeline.py`` measures what the
+The app is built by ``streams.app.new_faust_app``, as the real worker's is (broker timeouts,
+fetch size and wait, serializers, at-least-once), so that ``bench/pipeline.py`` measures what the
 framework and broker cost without the core: that is the ceiling of the real pipeline.
 """
 
@@ -26,40 +26,15 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.app import broker_credentials, register_codecs  # noqa: E402
+from streams.app import new_faust_app  # noqa: E402
 from streams.broker import create_topics  # noqa: E402
 from streams.config import Settings  # noqa: E402
 from streams.topics import JSON_CODEC  # noqa: E402
 
 
 def create_passthrough_app(settings: Settings, hops: int = 1):
-    import faust
-
-    register_codecs()
-    max_request = max(1024 * 1024, 4 * settings.max_message_bytes)
-    app = faust.App(
-        settings.app_id,
-        broker=settings.broker,
-        broker_credentials=broker_credentials(settings),
-        store="memory://",
-        datadir=str(settings.data_dir),
-        web_host=settings.web_host,
-        web_port=settings.web_port,
-        web_bind=settings.web_host,
-        topic_partitions=settings.partitions,
-        topic_replication_factor=settings.replication_factor,
-        key_serializer="raw",
-        value_serializer=JSON_CODEC,
-        processing_guarantee="at_least_once",
-        producer_max_request_size=max_request,
-        consumer_max_fetch_size=max_request,
-        consumer_auto_offset_reset="earliest",
-        autodiscover=False,
-        table_standby_replicas=0,
-        broker_session_timeout=settings.session_timeout,
-        broker_rebalance_timeout=settings.rebalance_timeout,
-        broker_heartbeat_interval=1.0,
-    )
+    # The same Faust app class and settings as the real worker: only the work differs.
+    app = new_faust_app(settings, store="memory://")
 
     def json_topic(name: str):
         return app.topic(settings.topic(name), key_type=str, value_serializer=JSON_CODEC,

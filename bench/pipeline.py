@@ -449,7 +449,8 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
                     "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
         "stories": args.stories, "story_bytes_mean": round(statistics.mean(sizes)), "partitions": args.partitions,
         "rate": args.rate, "duration_s": args.duration, "runs": args.runs,
-        "fetch_max_wait_ms": args.fetch_max_wait_ms if args.fetch_max_wait_ms is not None else "faust default (1500)",
+        "fetch_max_wait_ms": (args.fetch_max_wait_ms if args.fetch_max_wait_ms is not None
+                              else Settings.from_env().fetch_max_wait_ms),
         "pipeline": pipe,
     }
     if runs["ceiling"]:
@@ -488,7 +489,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ceiling-hops", type=int, choices=(1, 3), default=1,
                    help="pass-through agents chained (1: the issue's ceiling; 3: the app's topology)")
     p.add_argument("--fetch-max-wait-ms", type=int, default=None,
-                   help="override the worker consumer's fetch_max_wait_ms (experiment; Faust uses 1500)")
+                   help="override the consumer's fetch wait (default: WIRESTREAM_FETCH_MAX_WAIT_MS, 20 ms)")
     p.add_argument("--timeout", type=float, default=600.0, help="per-phase timeout, s")
     p.add_argument("--keep", action="store_true", help="keep the work dir (worker logs)")
     return p

@@ -152,19 +152,12 @@ class Wiring:
     dispatcher: Any = None  # streams.delivery.WebhookDispatcher
 
 
-def create_app(settings: Settings, **faust_options: Any) -> Any:
-    """A configured Faust app with topics, tables and agents. ``faust_options`` override."""
-    import faust
-
-    from .core.pipeline import ClusterStage, EventStage
-    from .metrics import Metrics
-    from .tables import JournaledState, WriteBehind
-
-    register_codecs()
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """The Faust settings of every wirestream app (the benchmark ceiling app uses them too)."""
     # Room for the largest accepted story plus what stages add (sentences, state) and
     # for a dead letter of an over-limit message (which is truncated, see agents).
     max_request = max(1024 * 1024, 4 * settings.max_message_bytes)
-    options: dict[str, Any] = dict(
+    return dict(
         broker=settings.broker,
         broker_credentials=broker_credentials(settings),
         store=settings.store,
@@ -189,8 +182,23 @@ def create_app(settings: Settings, **faust_options: Any) -> Any:
         broker_rebalance_timeout=settings.rebalance_timeout,
         broker_heartbeat_interval=1.0,
     )
-    options.update(faust_options)
-    app = _app_class(settings.fetch_max_wait_ms)(settings.app_id, **options)
+
+
+def new_faust_app(settings: Settings, **overrides: Any) -> Any:
+    """An empty Faust app with wirestream's codecs, settings and transport; ``overrides`` win."""
+    register_codecs()
+    return _app_class(settings.fetch_max_wait_ms)(settings.app_id, **{**faust_options(settings), **overrides})
+
+
+def create_app(settings: Settings, **overrides: Any) -> Any:
+    """A configured Faust app with topics, tables and agents. ``overrides`` are Faust settings."""
+    import faust
+
+    from .core.pipeline import ClusterStage, EventStage
+    from .metrics import Metrics
+    from .tables import JournaledState, WriteBehind
+
+    app = new_faust_app(settings, **overrides)
 
     topics = declare_topics(app, settings)
 
