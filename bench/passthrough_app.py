@@ -85,8 +85,8 @@ def main() -> None:
     parser.add_argument("--data-dir", default="passthrough-data")
     parser.add_argument("--loglevel", default="warning")
     args = parser.parse_args()
-    settings = Settings(broker=args.broker, app_id=args.app_id, topic_prefix=args.topic_prefix,
-                        partitions=args.partitions, web_port=args.web_port, data_dir=Path(args.data_dir))
+    settings = Settings.from_env(broker=args.broker, app_id=args.app_id, topic_prefix=args.topic_prefix,
+                                 partitions=args.partitions, web_port=args.web_port, data_dir=Path(args.data_dir))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(create_topics(settings))

@@ -27,8 +27,8 @@ Worker RSS (and peak RSS, VmHWM) is read with psutil at the end of each run; CPU
 the worker, the broker and this harness during the full-speed phase show who competes for the
 cores. Every figure is the median over ``--runs``; the per-run figures are under ``runs``.
 
-``--fetch-max-wait-ms N`` starts the worker through a shim that sets aiokafka's
-``fetch_max_wait_ms`` (Faust hard-codes 1500 ms) — an experiment for the latency figures.
+``--fetch-max-wait-ms N`` sets ``WIRESTREAM_FETCH_MAX_WAIT_MS`` for both apps — an experiment for
+the latency figures.
 
 Children (Tansu, workers) are in their own process groups, die with this process
 (PR_SET_PDEATHSIG) and are stopped in ``finally`` blocks, on Ctrl-C and on SIGTERM too.
@@ -69,24 +69,6 @@ DEFAULT_DEV = ROOT.parent / "shared" / "data" / "cluster-dev.jsonl"
 if not DEFAULT_DEV.exists():
     DEFAULT_DEV = Path("/work/shared/data/cluster-dev.jsonl")
 
-#: run in the worker process when --fetch-max-wait-ms is given (Faust passes fetch_max_wait_ms=1500)
-_FETCH_SHIM = """
-import os, sys, aiokafka
-_wait = int(os.environ["BENCH_FETCH_MAX_WAIT_MS"])
-class _Consumer(aiokafka.AIOKafkaConsumer):
-    def __init__(self, *a, **kw):
-        if kw.get("group_id"):
-            kw["fetch_max_wait_ms"] = _wait
-        super().__init__(*a, **kw)
-aiokafka.AIOKafkaConsumer = _Consumer
-sys.argv = sys.argv[1:]
-if sys.argv[0].endswith(".py"):
-    import runpy; runpy.run_path(sys.argv[0], run_name="__main__")
-else:
-    from streams.cli import main; main(prog_name="wirestream")
-"""
-
-
 # --------------------------------------------------------------------------- stories
 
 
@@ -126,10 +108,9 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
     else:
         target = [str(BENCH / "passthrough_app.py"), *common, "--hops", str(hops)]
     full_env = {**_env(), **(env or {})}
-    if fetch_max_wait_ms is not None:
-        full_env["BENCH_FETCH_MAX_WAIT_MS"] = str(fetch_max_wait_ms)
-        argv = [sys.executable, "-c", _FETCH_SHIM, *target]
-    elif kind == "pipeline":
+    if fetch_max_wait_ms is not None:  # both apps read it through Settings
+        full_env["WIRESTREAM_FETCH_MAX_WAIT_MS"] = str(fetch_max_wait_ms)
+    if kind == "pipeline":
         argv = [sys.executable, "-m", *target]
     else:
         argv = [sys.executable, *target]
