@@ -85,39 +85,16 @@ def _draining_flush(buffer: Any) -> Any:
     return flush
 
 
-def _transport_class(fetch_max_wait_ms: int) -> Any:
-    """Faust's aiokafka transport with the consumer's fetch wait as a setting.
-
-    Faust hard-codes ``fetch_max_wait_ms=1500`` for the worker's consumer. A fetch is answered
-    after that wait when no data arrives sooner, and some brokers (Tansu) hold it for the full
-    wait even when data does arrive: with three hops that is seconds per story at low load.
-    """
-    from faust.transport.drivers import aiokafka as fa
-
-    class ConsumerThread(fa.AIOKafkaConsumerThread):
-        def _create_worker_consumer(self, transport: Any) -> Any:
-            consumer = super()._create_worker_consumer(transport)
-            consumer._fetch_max_wait_ms = fetch_max_wait_ms  # read by AIOKafkaConsumer.start()
-            return consumer
-
-    class ShortWaitConsumer(fa.Consumer):
-        def _new_consumer_thread(self) -> Any:
-            return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
-    class Transport(fa.Transport):
-        Consumer = ShortWaitConsumer
-
-    return Transport
-
-
 def _app_class(fetch_max_wait_ms: int) -> Any:
     import faust
 
-    transport_class = _transport_class(fetch_max_wait_ms)
+    from .consumer import transport_class
+
+    transport = transport_class(fetch_max_wait_ms)
 
     class WirestreamApp(faust.App):
         """``faust.App`` whose producer flush is a real flush (see :func:`_draining_flush`)
-        and whose consumer's fetch wait is ``Settings.fetch_max_wait_ms``."""
+        and whose consumer is :mod:`streams.consumer`'s (fetch wait, rebalance fixes)."""
 
         def _new_producer(self) -> Any:
             producer = super()._new_producer()
@@ -127,7 +104,7 @@ def _app_class(fetch_max_wait_ms: int) -> Any:
             return producer
 
         def _new_transport(self) -> Any:
-            return transport_class(self.conf.broker_consumer, self)
+            return transport(self.conf.broker_consumer, self)
 
     return WirestreamApp
 
@@ -156,6 +133,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     """The Faust settings of every wirestream app (the benchmark ceiling app uses them too)."""
     # Room for the largest accepted story plus what stages add (sentences, state) and
     # for a dead letter of an over-limit message (which is truncated, see agents).
+    from .consumer import stream_class
+
     max_request = max(1024 * 1024, 4 * settings.max_message_bytes)
     return dict(
         broker=settings.broker,
@@ -181,6 +160,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         broker_session_timeout=settings.session_timeout,
         broker_rebalance_timeout=settings.rebalance_timeout,
         broker_heartbeat_interval=1.0,
+        Stream=stream_class(),
     )
 
 

@@ -147,7 +147,10 @@ async def test_two_workers_share_the_load_and_survive_a_kill(settings, workers, 
         await out.until(lambda c: c.clustered_keys() >= everything
                         and {x["alert_id"] for x in c.alerts()} >= expected_ids,
                         FIRST, what="every story and every expected alert after the kill",
-                        alive=lambda: survivor.alive, logs=survivor.log_tail)
+                        alive=lambda: survivor.alive,
+                        logs=lambda: (f"missing stories {sorted(everything - out.clustered_keys())}\n"
+                                      f"missing alerts {sorted(expected_ids - {x['alert_id'] for x in out.alerts()})}\n"
+                                      + survivor.log_tail(60)))
         await out.poll(1.5)
         taken_over = owned(survivor, stories)
 
