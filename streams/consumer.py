@@ -15,9 +15,10 @@ every stage is idempotent) but, in a few races, it can also skip one or stall a 
   compacted nor gapped, the client never returns a record twice unless sought back (and a
   redelivery is harmless here), so the consumer keeps no such memory (:class:`_NoReadOffsets`).
 * Faust commits past one unacknowledged offset at the head of the acknowledged ones (it takes
-  it for a transaction marker), so the stale message above could still be committed over when
-  its second delivery is lost too. :meth:`WirestreamConsumer._new_offset` commits nothing past
-  an offset whose stale acknowledgement was refused until it is processed again.
+  it for a transaction marker), so a message whose fetched records were dropped is committed
+  over. :meth:`WirestreamConsumer._new_offset` commits past a head offset only when the client
+  never fetched it since the last seek (so it is not in the log), and nothing past an offset
+  whose skip was refused until that message was processed again.
 * Records fetched by the client but dropped before reaching the stream leave the partition
   stalled. A background task rewinds such a partition to its committed offset (the decision
   is :func:`streams.stalls.stalled_partitions`).
@@ -98,46 +99,125 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
         def __post_init__(self) -> None:
             super().__post_init__()
             self._read_offset = _NoReadOffsets()
-            # per partition: the offset a skipped message must be processed again from; later
-            # messages are held back (skipped, not committed) until it comes round again
+            # per partition: the next offset to process, in order (set by seeks and processing)
+            self._next: dict[Any, int] = {}
+            # per partition: the offset a skipped or missing message must be read again from;
+            # later messages are held back (skipped, not committed) until it comes round
             self._rewind_to: dict[Any, int] = {}
             self._sought: set[Any] = set()
+            # per partition: where the client's fetches have got to, and the gaps they showed in
+            # the log (start -> end: compaction, transaction markers), which are no holes
+            self._fetched_to: dict[Any, int] = {}
+            self._log_gaps: dict[Any, dict[int, int]] = {}
 
         def holds_back(self, message: Any) -> bool:
-            """Whether ``message`` must wait for an earlier, skipped one to come round again."""
-            hold = self._rewind_to.get(message.tp)
-            return hold is not None and message.offset > hold
+            """Whether ``message`` must wait for an earlier one to be read (again) first."""
+            tp, offset = message.tp, message.offset
+            hold = self._rewind_to.get(tp)
+            if hold is not None:
+                return offset > hold
+            expected = self._next.get(tp)
+            if expected is None or offset <= expected or self._log_gap(tp, expected, offset):
+                return False
+            log.info("wirestream: %s[%d] got offset %d before %d; reading again from %d",
+                     tp.topic, tp.partition, offset, expected, expected)
+            self._rewind(tp, expected)
+            return True
+
+        def _rewind(self, tp: Any, offset: int) -> None:
+            self._rewind_to[tp] = offset
+            self._sought.discard(tp)
+
+        def _log_gap(self, tp: Any, start: int, end: int) -> bool:
+            gaps = self._log_gaps.get(tp, {})
+            while start < end:
+                if start not in gaps:
+                    return False
+                start = gaps[start]
+            return True
 
         def ack(self, message: Any) -> bool:
             tp, offset = message.tp, message.offset
             generation = getattr(message, "generation_id", None)
             stale = generation is not None and generation != self.app.consumer_generation_id
             skipped = stale or not self.app.flow_control.is_active()
-            if skipped or self.holds_back(message):
+            hold = self._rewind_to.get(tp)
+            if skipped or (hold is not None and offset > hold):
                 # skipped by the stream (fetched before a rebalance, or met while one is under
                 # way) or held back: settled, but not processed, so not committable
                 with ack_lock:
                     message.acked = True
                     self._unacked_messages.discard(message)
                     committed = self._committed_offset[tp]
-                    hold = self._rewind_to.get(tp)
                     if skipped and (committed is None or offset >= committed) and (hold is None or offset < hold):
-                        self._rewind_to[tp] = offset
-                        self._sought.discard(tp)
+                        self._rewind(tp, offset)
                 return False
-            if self._rewind_to.get(tp) == offset:
+            if hold == offset:
                 del self._rewind_to[tp]
+            self._next[tp] = max(self._next.get(tp, offset + 1), offset + 1)
             return super().ack(message)
+
+        async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
+            records = await super()._getmany(active_partitions, timeout)
+            for tp, batch in (records or {}).items():
+                reached = self._fetched_to.get(tp)
+                for record in batch:
+                    if reached is not None and record.offset > reached:
+                        self._log_gaps.setdefault(tp, {})[reached] = record.offset
+                    reached = record.offset + 1
+                if reached is not None:
+                    self._fetched_to[tp] = reached
+            return records
+
+        def _sought_to(self, tp: Any, offset: int | None) -> None:
+            self._fetched_to.pop(tp, None)
+            self._next.pop(tp, None)
+            if offset is not None:
+                self._fetched_to[tp] = self._next[tp] = offset
+
+        async def perform_seek(self) -> None:
+            await super().perform_seek()
+            for tp in list(self._next) + list(self._fetched_to):
+                self._sought_to(tp, None)
+            acking = self.app.topics.acks_enabled_for
+            for tp in self.assignment():
+                if acking(tp.topic):  # never committed: from the start (a gap up to the log's)
+                    self._sought_to(tp, self._committed_offset.get(tp) or 0)
+
+        async def seek_to_beginning(self, *partitions: Any) -> None:
+            for tp in partitions:
+                self._sought_to(tp, 0)
+            await super().seek_to_beginning(*partitions)
+
+        async def seek_wait(self, partitions: Any) -> None:
+            for tp, offset in partitions.items():
+                self._sought_to(tp, offset)
+            await super().seek_wait(partitions)
 
         def _new_offset(self, tp: Any) -> int | None:
             if tp in self._rewind_to:
                 return None  # commit once the skipped message was processed
+            committed = self._committed_offset[tp]
+            acked = self._acked[tp]
+            if committed is not None and acked:
+                first = min(acked)
+                if first > committed:
+                    if not self._log_gap(tp, committed, first):
+                        return None  # not processed yet: never commit over it
+                    hole = range(committed, first)  # not in the log
+                    acked.extend(hole)
+                    self._acked_index[tp].update(hole)
+                gaps = self._log_gaps.get(tp)
+                for start in [g for g in gaps or () if g < committed]:
+                    del gaps[start]
             return super()._new_offset(tp)
 
         async def on_partitions_revoked(self, revoked: Any) -> None:
             for tp in revoked:  # whoever gets them next starts from the committed offset
                 self._rewind_to.pop(tp, None)
                 self._sought.discard(tp)
+                self._sought_to(tp, None)
+                self._log_gaps.pop(tp, None)
             await super().on_partitions_revoked(revoked)
 
         @Service.task
@@ -150,8 +230,7 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
                     if tp in self._sought:
                         continue
                     self._sought.add(tp)
-                    log.info("wirestream: %s[%d] skipped offset %d in a rebalance; reading again from it",
-                             tp.topic, tp.partition, offset)
+                    log.info("wirestream: %s[%d] reading again from offset %d", tp.topic, tp.partition, offset)
                     try:
                         await self.seek_wait({tp: offset})
                     except Exception as exc:  # e.g. revoked meanwhile
