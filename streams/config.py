@@ -61,7 +61,7 @@ class Settings:
     rebalance_timeout: float = 10.0
     # How long a consumer fetch may wait for data (ms). Faust's fixed 1500 ms costs up to that
     # per hop at low load; a short wait keeps produce -> alert latency low (a few idle fetches).
-    fetch_max_wait_ms: int = 20
+    fetch_max_wait_ms: int = 250
     # Security (SASL / TLS); secrets are never logged
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
