@@ -5,23 +5,22 @@ every stage is idempotent) but, in a few races, it can also skip one or stall a 
 
 * A message reaching a stream while a rebalance is under way, or fetched before one, is skipped
   by the stream but still *acknowledged*, and its offset may then be committed although it was
-  never processed. :meth:`WirestreamConsumer.ack` does not count those acknowledgements; the
-  partition is sought back to its committed offset after the rebalance, so the message comes
-  again.
+  never processed. :meth:`WirestreamConsumer.ack` does not count those acknowledgements and
+  reads the partition again from the skipped offset.
 * Faust remembers the last offset it read from each partition, drops a message below it and
   takes a jump above it for a gap in the log (offsets to commit over); a rebalance can leave
   that memory stale (it is written after an await that can span the seek back), and then a
-  message is dropped, or committed over, unprocessed. Wirestream's input topics are neither
-  compacted nor gapped, the client never returns a record twice unless sought back (and a
-  redelivery is harmless here), so the consumer keeps no such memory (:class:`_NoReadOffsets`).
+  message is dropped, or committed over, unprocessed. This consumer keeps no such memory
+  (:class:`_NoReadOffsets`); it learns the log's real gaps (compaction, transaction markers)
+  from the client's fetches instead.
+* Records fetched but dropped before reaching the stream leave a hole. Each partition is
+  processed in order: a message after a hole is held back (skipped, not committed) and the
+  partition is read again from the hole (:meth:`WirestreamConsumer.holds_back`).
 * Faust commits past one unacknowledged offset at the head of the acknowledged ones (it takes
-  it for a transaction marker), so a message whose fetched records were dropped is committed
-  over. :meth:`WirestreamConsumer._new_offset` commits past a head offset only when the client
-  never fetched it since the last seek (so it is not in the log), and nothing past an offset
-  whose skip was refused until that message was processed again.
-* Records fetched by the client but dropped before reaching the stream leave the partition
-  stalled. A background task rewinds such a partition to its committed offset (the decision
-  is :func:`streams.stalls.stalled_partitions`).
+  it for a transaction marker). :meth:`WirestreamConsumer._new_offset` commits past a head
+  offset only when the fetches showed it is not in the log.
+* As a last resort, a background task rewinds a partition that stays stalled to its committed
+  offset (the decision is :func:`streams.stalls.stalled_partitions`).
 
 Short fetch waits (see :func:`transport_class`) make these races likelier; the two-worker
 integration test kills a worker mid-feed and checks that nothing is lost.
@@ -44,7 +43,8 @@ __all__ = ["STALL_CHECK_SECONDS", "stream_class", "transport_class"]
 
 
 def stream_class() -> Any:
-    """``faust.Stream`` iterating in Python, so that acknowledgements go through the consumer.
+    """``faust.Stream`` iterating in Python, so that acknowledgements go through the consumer,
+    and skipping (holding back) a message the consumer wants to read again in order.
 
     Faust's compiled stream iterator inlines ``Consumer.ack``; the Python one calls it, which is
     where :class:`WirestreamConsumer` refuses stale acknowledgements. The cost is microseconds a
