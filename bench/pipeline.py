@@ -476,11 +476,16 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-if __name__ == "__main__":
+def run_cli(main: Any, parser: argparse.ArgumentParser) -> None:
+    """Run a benchmark's ``main(args)`` and print its JSON figures; Ctrl-C stops cleanly."""
     install_signal_handlers()
     try:
-        result = asyncio.run(main(parser().parse_args()))
+        result = asyncio.run(main(parser.parse_args()))
     except KeyboardInterrupt:
         print("interrupted; broker and workers stopped", file=sys.stderr)
         raise SystemExit(130)
     print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+
+
+if __name__ == "__main__":
+    run_cli(main, parser())

@@ -42,8 +42,8 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline import (  # noqa: E402
-    DEFAULT_DEV, Collector, Story, cpu_seconds, encode, group_members, install_signal_handlers, log_tail,
-    new_producer, output_consumer, produce_all, rss_mib, spawn_worker, steady_rate, wire_stories,
+    DEFAULT_DEV, Collector, Story, cpu_seconds, encode, group_members, log_tail,
+    new_producer, output_consumer, produce_all, rss_mib, run_cli, spawn_worker, steady_rate, wire_stories,
 )
 from corpus import SOURCES, load_rows  # noqa: E402
 
@@ -227,10 +227,4 @@ def parser() -> argparse.ArgumentParser:
 
 
 if __name__ == "__main__":
-    install_signal_handlers()
-    try:
-        result = asyncio.run(main(parser().parse_args()))
-    except KeyboardInterrupt:
-        print("interrupted; broker and workers stopped", file=sys.stderr)
-        raise SystemExit(130)
-    print(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
+    run_cli(main, parser())
