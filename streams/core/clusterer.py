@@ -70,6 +70,9 @@ class ClusterConfig:
     number_query_idf: float = 6.0
     idf_cap: float = 60.0
     stemming: bool = True
+    # Only the headline and the lead are read: wire copy puts the event there (inverted pyramid), and
+    # the background paragraphs further down bring shared context words that join unrelated events.
+    lead_sentences: int = 6
 
 
 DEFAULT_CONFIG = ClusterConfig()
@@ -287,7 +290,7 @@ class Clusterer:
             return termstats.background_zipf(lower, lang)
 
         return extract(story.headline, story.sentences, term_idf, zipf, lang=lang, min_idf=self.cfg.min_idf,
-                       stemming=self.cfg.stemming)
+                       max_sentences=self.cfg.lead_sentences, stemming=self.cfg.stemming)
 
     # --- decisions ---------------------------------------------------------------------------
 
