@@ -57,7 +57,7 @@ class ClusterConfig:
     query_terms: int = 24  # story terms used to look up candidates (its rarest)
     posting_cap: int = 64  # at most this many most-recent events read per posting list
     posting_budget: int = 512  # at most this many posting entries read per story
-    candidates: int = 24  # events scored in full
+    candidates: int = 16  # events scored in full (24 on the dev data: F1 +0.0004, 1.5x the scoring cost)
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
     # score: logistic regression weights over FEATURE_NAMES (fitted on the tune half of the dev data)
     weights: tuple[float, ...] = (7.219, 2.79, 2.628, 0.958, 0.127, 3.616, -2.108, -1.928, -6.948)
@@ -76,6 +76,7 @@ class ClusterConfig:
 
 
 DEFAULT_CONFIG = ClusterConfig()
+_BACKGROUND_CACHE = 200_000  # words per language before the background-weight cache starts over
 
 
 def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEFAULT_CONFIG) -> list[float]:
@@ -166,6 +167,8 @@ class Clusterer:
         self._shards: dict[str, _ShardState] = {}
         self._seq = 0
         self._last: tuple[EnrichedStory, _ShardState, int, StoryFeatures] | None = None
+        # lang -> lowercase word -> PRIOR_DOCS * background df (a pure function of the word: cached)
+        self._background: dict[str, dict[str, float]] = {}
         self.rebuild_index()
 
     # --- caches ------------------------------------------------------------------------------
@@ -282,9 +285,21 @@ class Clusterer:
     def _features(self, story: EnrichedStory, st: _ShardState) -> StoryFeatures:
         lang = story.lang
         df, n = st.df, st.n
+        background = self._background.get(lang)
+        if background is None or len(background) > _BACKGROUND_CACHE:
+            background = self._background[lang] = {}
+        bg_get = background.get
+        prior_n = n + termstats.PRIOR_DOCS
+        min_df = termstats.MIN_DF
+        log = math.log
 
         def term_idf(lower: str, folded: str) -> float:
-            return termstats.idf(termstats.background_df(lower, lang), df.get(folded, 0), n)
+            # termstats.idf(termstats.background_df(lower, lang), df[folded], n), inlined: the same
+            # arithmetic, so the same float, at a third of the cost (it runs for every story word).
+            prior = bg_get(lower)
+            if prior is None:
+                prior = background[lower] = termstats.PRIOR_DOCS * termstats.background_df(lower, lang)
+            return log(1.0 / max((df.get(folded, 0) + prior) / prior_n, min_df))
 
         def zipf(lower: str) -> float:
             return termstats.background_zipf(lower, lang)

@@ -120,6 +120,8 @@ def _bigrams(run: str) -> list[str]:
 
 def tokenize(text: str) -> list[tuple[str, int]]:
     """Word tokens as (surface form, start offset); space-less scripts as character bigrams."""
+    if not _NOSPACE.search(text):  # the usual case: no word needs cutting into bigrams
+        return [(m.group(), m.start()) for m in _WORD.finditer(text)]
     out: list[tuple[str, int]] = []
     for m in _WORD.finditer(text):
         w = m.group()
