@@ -322,13 +322,14 @@ class Clusterer:
             if len(x) >= 3:
                 query["#" + x] = cfg.number_query_weight
                 idf["#" + x] = cfg.number_query_idf
-        terms = sorted(query, key=lambda t: (-idf.get(t, 0.0), t))[: cfg.query_terms]
+        # Only terms some live event is posted under can find it: rare words no event has (most of a
+        # story's rarest ones, and every word of another language) must not crowd them out.
+        postings = st.postings
+        terms = sorted((t for t in query if t in postings), key=lambda t: (-idf.get(t, 0.0), t))[: cfg.query_terms]
         acc: dict[str, float] = {}
         budget = cfg.posting_budget
         for t in terms:
-            d = st.postings.get(t)
-            if not d:
-                continue
+            d = postings[t]
             w = query[t] * idf.get(t, 1.0)
             take = min(len(d), cfg.posting_cap, budget)
             if take <= 0:
