@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import langid, normalize
-from .clusterer import Clusterer
+from .clusterer import DEFAULT_CONFIG, ClusterConfig, Clusterer
 from .events import EventState, apply_story
 from .models import AssignedStory, Assignment, EnrichedStory, Outcome, Story
 from .validate import Rejected, decode_story, format_time, story_from_document
@@ -72,10 +72,11 @@ class ClusterStage:
         uri_events: MutableMapping[str, str],
         *,
         window_days: float = 3.0,
+        config: ClusterConfig = DEFAULT_CONFIG,
     ) -> None:
         self.assignments = assignments
         self.uri_events = uri_events
-        self.clusterer = Clusterer(profiles, window_seconds=window_days * 86400.0)
+        self.clusterer = Clusterer(profiles, window_seconds=window_days * 86400.0, config=config)
 
     def rebuild(self) -> None:
         """Rebuild the in-memory index from the profiles (after recovery / rebalance)."""
@@ -148,14 +149,16 @@ class EventStage:
 class Pipeline:
     """All three stages in one process over plain dicts — what ``wirestream replay`` runs."""
 
-    def __init__(self, *, shard_by: str = "lang", window_days: float = 3.0, max_bytes: int = 1024 * 1024) -> None:
+    def __init__(self, *, shard_by: str = "lang", window_days: float = 3.0, max_bytes: int = 1024 * 1024,
+                 cluster_config: ClusterConfig = DEFAULT_CONFIG) -> None:
         self.shard_by = shard_by
         self.max_bytes = max_bytes
         self.profiles: dict[str, dict[str, Any]] = {}
         self.assignments: dict[str, dict[str, Any]] = {}
         self.uri_events: dict[str, str] = {}
         self.events: dict[str, dict[str, Any]] = {}
-        self.cluster_stage = ClusterStage(self.profiles, self.assignments, self.uri_events, window_days=window_days)
+        self.cluster_stage = ClusterStage(self.profiles, self.assignments, self.uri_events, window_days=window_days,
+                                          config=cluster_config)
         self.event_stage = EventStage(self.events)
 
     def process_story(self, story: Story) -> Outcome:
