@@ -85,6 +85,14 @@ MIN_KNOWN_SHARE = 0.25
 MIN_KNOWN_TOKENS = 3
 #: Log-prior against a language langdetect lacks (Malay, Serbian, Icelandic) inside a group.
 EXTRA_PENALTY = 4.0
+#: For a language without a word model, a model answer is "und" when fewer than this share of
+#: the text's words (at least MIN_STOP_TOKENS of them) are its function words (stopwords-iso
+#: lists of at least MIN_STOP_LIST words: shorter lists miss too much running text to judge).
+#: Zulu, Xhosa, Shona... come out of langdetect as Swahili without a single Swahili "na", "ya",
+#: "kwa", "katika". Picked on the language dev file: no Swahili sentence of it falls below.
+MIN_STOP_SHARE = 0.05
+MIN_STOP_TOKENS = 5
+MIN_STOP_LIST = 50
 
 # --------------------------------------------------------------------------------------------
 # Scripts
@@ -414,6 +422,28 @@ def _unexplained(lang: str, toks: list[str]) -> bool:
     return share is not None and share < MIN_KNOWN_SHARE
 
 
+@lru_cache(maxsize=None)
+def _function_words(lang: str) -> frozenset[str]:
+    """``lang``'s stopwords-iso list when it is long enough to judge by, else empty."""
+    try:
+        import stopwordsiso
+    except ImportError:  # pragma: no cover - a declared dependency; without it the check is off
+        return frozenset()
+    words = stopwordsiso.stopwords(lang) if stopwordsiso.has_lang(lang) else set()
+    return frozenset(w.casefold() for w in words) if len(words) >= MIN_STOP_LIST else frozenset()
+
+
+def _lacks_function_words(lang: str, toks: list[str]) -> bool:
+    """Whether a text can hardly be in ``lang``, a language without a word model: too few of its
+    words are ``lang``'s function words. False when there is no list or too few words to tell."""
+    if len(toks) < MIN_STOP_TOKENS or wordlm.available(lang):
+        return False
+    stop = _function_words(lang)
+    if not stop:
+        return False
+    return sum(1 for t in toks if t in stop) < MIN_STOP_SHARE * len(toks)
+
+
 def _refine(
     top: str,
     probs: dict[str, float],
@@ -667,7 +697,7 @@ def _analyse(text: str, hint: str | None) -> Decision:
         if hint_prob > 0.0 and hint_prob >= HINT_RATIO * prob:
             return Decision(hint, hint_prob, "hint")
 
-    if toks and _unexplained(code, toks):
+    if toks and (_unexplained(code, toks) or _lacks_function_words(code, toks)):
         # the words are not the language's: most likely a language we have no model of
         if hint is not None and hint != code:
             return _hint_fallback(hint, script)

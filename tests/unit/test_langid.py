@@ -223,14 +223,27 @@ def test_split_is_stable() -> None:
     assert halves == {"tune", "holdout"}
 
 
+def test_bantu_language_without_swahili_function_words_is_und() -> None:
+    # langdetect has no Zulu or Shona and answers Swahili (p > 0.7) for both sentences; not one of
+    # their words is a Swahili function word, so the answer is "und" (reason "unknown-words").
+    zulu = "Umongameli uthe uhulumeni uzoqhubeka nokwakha izindlu ezintsha ezindaweni zasemakhaya kulo nyaka."
+    shona = "Mutungamiri akati hurumende ichaenderera mberi nekuvaka dzimba itsva kumaruwa gore rino."
+    for text in (zulu, shona):
+        assert langid.explain(text) == {**langid.explain(text), "lang": UND, "reason": "unknown-words"}
+    swahili = "Rais alisema kwamba serikali itaendelea kujenga nyumba mpya katika maeneo ya vijijini mwaka huu."
+    assert detect_text(swahili) == "sw"
+    # a declared language still wins over "und" from this check
+    assert detect_text(zulu, hint="zu") == "zu"
+
+
 @pytest.mark.devdata
 @pytest.mark.skipif(not DEV_FILE.exists(), reason="shared dev data absent")
 def test_dev_data_accuracy() -> None:
     rows = [json.loads(line) for line in DEV_FILE.open(encoding="utf-8")]
     result = evaluate_langid(rows)
-    # measured 0.9906 (tune 0.992 / holdout 0.989), unsupported confidently wrong 0.368
+    # measured 0.9906 (tune 0.992 / holdout 0.989), unsupported confidently wrong 0.239
     assert result["supported"]["accuracy"] >= 0.986
     assert result["supported"]["und_rate"] <= 0.01
     for half in result["splits"].values():
         assert half["supported"]["accuracy"] >= 0.984
-    assert result["unsupported"]["confident_wrong_rate"] <= 0.41
+    assert result["unsupported"]["confident_wrong_rate"] <= 0.27
