@@ -106,7 +106,9 @@ def stem(lower: str, lang: str) -> str:
 
 # Words: letters/marks (apostrophes inside words split them: "Fauci's" -> "Fauci", "s").
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.,])(\d+(?:[.,]\d+)*)(bn|mn|tn)?(?![\w])")
+# the word after a figure, when it may be a scale word ("190 billion", "190.000 millones", "1,5 Mrd.")
+_SCALE_WORDS = re.compile(r"[ \u00a0\u202f]*([^\W\d_]+)(?:[ \u00a0\u202f]+([^\W\d_]+))?")
 # Scripts written without spaces between words: cut them into character bigrams.
 _NOSPACE = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f\u0e80-\u0eff\u1000-\u109f\u1780-\u17ff]")
 _SENT_BOUNDARY = re.compile(r"(?:^|[.!?:;\"“”«»()\[\]—–-]\s*)$")
@@ -151,10 +153,64 @@ def _normalize_number(raw: str) -> str | None:
     return s
 
 
-def extract_numbers(text: str) -> list[str]:
+# Scale words, folded, -> power of ten, so that "$190 billion", "190.000 millones" and "190 milliards"
+# are one figure across languages. The long scale ("Billion" = 10^12) where the language uses it.
+_SCALE = {
+    "thousand": 3, "thousands": 3, "tausend": 3, "mille": 3, "mila": 3, "duizend": 3, "tys": 3,
+    "tysiecy": 3, "tysiace": 3, "tyis": 3, "tysiach": 3, "tysiacha": 3, "tysiachi": 3,
+    "million": 6, "millions": 6, "millionen": 6, "mio": 6, "mn": 6, "millon": 6, "millones": 6,
+    "milhao": 6, "milhoes": 6, "milione": 6, "milioni": 6, "miljoen": 6, "miljoenen": 6, "mln": 6,
+    "milion": 6, "milionow": 6, "miliony": 6, "millionov": 6, "milliona": 6,
+    "billion": 9, "billions": 9, "bn": 9, "milliard": 9, "milliards": 9, "milliarde": 9, "milliarden": 9,
+    "mrd": 9, "mds": 9, "md": 9, "bilhao": 9, "bilhoes": 9, "miliardo": 9, "miliardi": 9, "mld": 9,
+    "miljard": 9, "miljarden": 9, "miliard": 9, "miliardow": 9, "miliardy": 9, "milliardov": 9,
+    "milliarda": 9, "mlrd": 9,
+    "trillion": 12, "trillions": 12, "tn": 12, "billon": 12, "billones": 12, "biljoen": 12,
+    "bilione": 12, "billionen": 12, "trillionov": 12, "trilliona": 12, "trln": 12, "bilion": 12, "biliony": 12,
+}
+# languages where "billion" is 10^12 (the long scale)
+_LONG_SCALE = frozenset({"de", "fr", "es", "it", "nl", "pl", "da", "sv", "nb", "no", "fi", "cs", "sk", "sl",
+                         "hr", "sr", "bs", "hu", "ro", "pt-pt"})
+# "mil millones" / "mil milhões": a thousand millions
+_THOUSAND_PREFIX = frozenset({"mil"})
+
+
+def _scale_after(text: str, end: int, lang: str) -> int:
+    """Power of ten of the scale word(s) right after a figure ending at ``end`` (0 when none)."""
+    m = _SCALE_WORDS.match(text, end)
+    if m is None:
+        return 0
+    first = fold(m.group(1))
+    if first in _THOUSAND_PREFIX:
+        second = fold(m.group(2)) if m.group(2) else ""
+        power = _SCALE.get(second, 0)
+        return power + 3 if power else (3 if lang in ("es", "pt", "ca") else 0)
+    power = _SCALE.get(first, 0)
+    if power == 9 and first in ("billion", "billions") and lang in _LONG_SCALE:
+        return 12
+    return power
+
+
+def _scaled(number: str, power: int) -> str:
+    """``number`` (normalized, e.g. "1.5") times 10**power, as a plain decimal string."""
+    whole, _, frac = number.partition(".")
+    frac = frac.ljust(power, "0")
+    digits = (whole + frac[:power]).lstrip("0") or "0"
+    rest = frac[power:].rstrip("0")
+    return f"{digits}.{rest}" if rest else digits
+
+
+def extract_numbers(text: str, lang: str = "und") -> list[str]:
+    """Normalized figures of ``text``; a scale word after a figure multiplies it (see ``_SCALE``)."""
     out = []
     for m in _NUMBER.finditer(text):
-        n = _normalize_number(m.group())
+        raw, suffix = m.group(1), m.group(2)
+        power = _SCALE[suffix] if suffix else _scale_after(text, m.end(), lang)
+        if power:
+            # one digit is a figure too here: "7 million"
+            out.append(_scaled(_normalize_number(raw) or raw.replace(",", "."), power))
+            continue
+        n = _normalize_number(raw)
         if n is not None:
             out.append(n)
     return out
@@ -279,12 +335,12 @@ def extract(
     head_terms = weighted(head_tokens)
     all_terms = list(head_terms)
     names = extract_names(headline, head_tokens, zipf, title_case=_title_cased(head_tokens))
-    numbers = extract_numbers(headline)
+    numbers = extract_numbers(headline, lang)
     for s in body_text:
         toks = tokenize(s)
         all_terms.extend(weighted(toks))
         names.extend(extract_names(s, toks, zipf))
-        numbers.extend(extract_numbers(s))
+        numbers.extend(extract_numbers(s, lang))
 
     def w(t: str) -> float:
         x = idf.get(t)

@@ -45,7 +45,7 @@ def test_stem_is_language_aware_and_folded():
 
 def test_numbers_normalized_across_conventions():
     assert extract_numbers("1,500 and 1.500 and 1500") == ["1500", "1500", "1500"]
-    assert extract_numbers("1.5 trillion; 1,5 Billionen") == ["1.5", "1.5"]
+    assert extract_numbers("1.5 trillion; 1,5 Billionen") == ["1500000000000", "1500000000000"]
     assert extract_numbers("3,000,000 people") == ["3000000"]
     assert extract_numbers("in 2020, 7 people") == ["2020"]  # one-digit figures dropped
     assert extract_numbers("COVID-19 and 4.10") == ["19", "4.1"]
@@ -70,7 +70,7 @@ def test_vectors_are_unit_and_deterministic():
     assert a == b
     for v in (a.body, a.head, a.names):
         assert math.isclose(sum(x * x for x in v.values()), 1.0, rel_tol=1e-9)
-    assert "1.5" in a.numbers
+    assert "1500000000000" in a.numbers  # $1.5 trillion
     assert "manchin" in a.names
     assert "the" not in a.body and "a" not in a.body  # function words carry no weight
     assert a.body.get("he", 0.0) < a.body["manchin"] / 4  # common words little, rare names much
@@ -95,3 +95,15 @@ def test_stream_frequency_lowers_weight_of_terms_common_in_the_stream():
 def test_cosine_of_a_normalized_vector_with_itself_is_one(raw):
     v = norm_vector(raw)
     assert math.isclose(cosine(v, v), 1.0, rel_tol=1e-9)
+
+
+def test_scale_words_make_one_figure_across_languages():
+    same = [("trade reached $190 billion", "en"), ("alcanzaron los 190.000 millones de dólares", "es"),
+            ("ont atteint 190 milliards de dollars", "fr"), ("erreichte 190 Milliarden Dollar", "de"),
+            ("a $190bn trade", "en"), ("достиг 190 млрд долларов", "ru"), ("190 mil millones", "es")]
+    assert {tuple(extract_numbers(text, lang)) for text, lang in same} == {("190000000000",)}
+    # the long scale: a German or French "Billion" is a million millions
+    assert extract_numbers("1,5 Billionen Euro", "de") == extract_numbers("1.5 trillion euros", "en")
+    assert extract_numbers("2 billion", "en") == ["2000000000"]
+    assert extract_numbers("7 million people") == ["7000000"]  # one digit counts with a scale word
+    assert extract_numbers("12 people, 2 millionaires") == ["12"]  # only a whole scale word scales
