@@ -9,7 +9,8 @@ language-robust:
 * **names**: capitalized tokens that are not merely sentence-initial (or are rare words even
   there), in headline and body: a robust multilingual stand-in for named entities.
 * **numbers**: figures normalized across conventions (``1,500`` = ``1.500`` = ``1500``,
-  ``1,5`` = ``1.5``); one-digit figures are left out (too common to mean anything).
+  ``1,5`` = ``1.5``) and scale words (``$190 billion`` = ``190.000 millones`` = ``190 milliards``);
+  one-digit figures are left out (too common to mean anything) unless a scale word follows.
 
 Weights are TF-IDF (sublinear TF), L2-normalized per vector; the IDF comes from the caller (see
 ``termstats`` and ``clusterer.TermWeights``).
