@@ -21,7 +21,7 @@ JSON_CODEC = "orjson"
 @dataclass(frozen=True)
 class Topics:
     stories: Any  # in: key story uri (bytes, as sent), value raw bytes
-    enriched: Any  # internal: key shard, value EnrichedStory.to_dict()
+    enriched: Any  # internal: key shard, value EnrichedStory.to_dict(body=False)
     assigned: Any  # internal: key event id, value AssignedStory.to_dict()
     clustered: Any  # public: key event id
     events: Any  # public, compacted: key event id, latest snapshot

@@ -28,7 +28,8 @@ from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
-__all__ = ["NAME_WEIGHT", "Details", "Fact", "Figure", "Term", "analyze", "clause_weights", "details", "is_substantive"]
+__all__ = ["NAME_WEIGHT", "Details", "Fact", "Figure", "Term", "analyze", "clause_weights", "details", "is_substantive",
+           "names"]
 
 NAME_WEIGHT = 0.7  # minimum weight of a name token
 _MIN_WEIGHT = 0.15
@@ -130,13 +131,27 @@ def is_substantive(fact: Fact) -> bool:
 # --- per-language lexicon (lazy caches) --------------------------------------------------------
 
 @lru_cache(maxsize=64)
+def _wordfreq_code(lang: str) -> str:
+    """The wordfreq list wordfreq itself would use for ``lang`` ("af" -> "nl"), resolved once here:
+    asked with ``lang``, wordfreq logs a "nearest match" warning on every lookup."""
+    try:
+        import langcodes
+        import wordfreq
+
+        best, _ = langcodes.closest_match(lang, list(wordfreq.available_languages("best")), max_distance=60)
+    except Exception:  # no match possible: wordfreq's own lookup fails the same way
+        return lang
+    return lang if best == "und" else best
+
+
+@lru_cache(maxsize=64)
 def _lexicon(lang: str) -> tuple[frozenset[str], dict[str, _Info]]:
     """Stop words of ``lang`` and an (unbounded, per-language) token cache."""
     import wordfreq
 
     stop: set[str] = set()
     try:
-        stop.update(wordfreq.top_n_list(lang, _STOP_TOP_N))
+        stop.update(wordfreq.top_n_list(_wordfreq_code(lang), _STOP_TOP_N))
     except Exception:  # language without a wordfreq list: no stop words of its own
         pass
     if lang != "en":  # English function words leak into every language's news
@@ -148,7 +163,7 @@ def _zipf(word: str, lang: str) -> float:
     import wordfreq
 
     try:
-        return wordfreq.zipf_frequency(word, lang)
+        return wordfreq.zipf_frequency(word, _wordfreq_code(lang))
     except Exception:
         return 0.0
 
@@ -370,19 +385,40 @@ def clause_weights(fact: Fact) -> list[dict[str, float]]:
 
 def details(fact: Fact) -> Details:
     """Terms (with surface form, weight and clause) and name phrases of a fact."""
+    terms: list[Term] = []
+    names_ = _scan(fact, terms)
+    return Details(tuple(terms), names_)
+
+
+def names(fact: Fact) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``details(fact).names`` without building the terms (novelty reports the names of new facts)."""
+    return _scan(fact, None)
+
+
+def _scan(fact: Fact, terms: list[Term] | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The name phrases of a fact; appends its terms to ``terms`` unless that is None."""
     lang = fact.lang
     text, _ = _blank_figures(fact.text)
     stop, cache = _lexicon(lang)
     unspaced = _UNSPACED.search(text) is not None
-    terms: list[Term] = []
     seen: set[str] = set()
     names: list[tuple[str, tuple[str, ...]]] = []
     run: list[tuple[str, str]] = []  # (token, key) of the current run of name tokens
-    doubtful = -1  # terms index of a common sentence-initial capitalized word (a name only in a run)
+    # a common sentence-initial capitalized word (a name only in a run): its term key, and its
+    # index in ``terms`` (-1 when there is none)
+    doubtful: tuple[str, int] | None = None
     first = True
     clause = 0
     for word in text.split():
         if word.isalpha():
+            if terms is None and not word[0].isupper() and not (unspaced and _UNSPACED.search(word)):
+                # names only: a lowercase word is no name, stop word or not, so all it does is
+                # end a run (the doubtful index only matters for a capitalized first word; an
+                # unspaced-script word does not end a run, see below)
+                first = False
+                if run:
+                    doubtful = _close_run(run, names, terms, doubtful, lang)
+                continue
             tokens: Sequence[str] = (word,)
             after = False
         else:
@@ -405,7 +441,10 @@ def details(fact: Fact) -> Details:
             if tok[0] == _BLANK:
                 continue
             if unspaced and _UNSPACED.search(tok):
-                _add_unspaced(tok, clause, terms, seen)
+                if terms is not None:
+                    _add_unspaced(tok, clause, terms, seen)
+                else:
+                    seen.update(_bigrams(tok))
                 first = False
                 continue
             tok = tok.removesuffix("'s")
@@ -424,14 +463,17 @@ def details(fact: Fact) -> Details:
             index = -1
             if key not in seen:
                 seen.add(key)
-                index = len(terms)
-                if is_name:
-                    terms.append(Term(key, tok, max(NAME_WEIGHT, weight), clause, True))
+                if terms is not None:
+                    index = len(terms)
+                    if is_name:
+                        terms.append(Term(key, tok, max(NAME_WEIGHT, weight), clause, True))
+                    else:
+                        terms.append(Term(key, lower, weight, clause, False))
                 else:
-                    terms.append(Term(key, lower, weight, clause, False))
+                    index = 0  # any index >= 0: only the key is used without terms
             if is_name:
                 if initial and zipf >= _COMMON_ZIPF and not tok.isupper():
-                    doubtful = index
+                    doubtful = (key, index) if index >= 0 else None
                 run.append((tok, key))
         if after:
             clause += 1
@@ -439,20 +481,21 @@ def details(fact: Fact) -> Details:
                 doubtful = _close_run(run, names, terms, doubtful, lang)
     if run:
         _close_run(run, names, terms, doubtful, lang)
-    return Details(tuple(terms), tuple(names))
+    return tuple(names)
 
 
-def _close_run(run: list[tuple[str, str]], names: list[tuple[str, tuple[str, ...]]], terms: list[Term],
-               doubtful: int, lang: str) -> int:
+def _close_run(run: list[tuple[str, str]], names: list[tuple[str, tuple[str, ...]]], terms: list[Term] | None,
+               doubtful: tuple[str, int] | None, lang: str) -> None:
     """End a run of name tokens: a lone common sentence-initial word is no name after all."""
-    if len(run) == 1 and doubtful >= 0 and terms[doubtful].key == run[0][1]:
-        t = terms[doubtful]
-        lower = t.surface.lower()
-        terms[doubtful] = Term(t.key, lower, _token_info(lower, lang)[2], t.clause, False)
+    if len(run) == 1 and doubtful is not None and doubtful[0] == run[0][1]:
+        if terms is not None:
+            t = terms[doubtful[1]]
+            lower = t.surface.lower()
+            terms[doubtful[1]] = Term(t.key, lower, _token_info(lower, lang)[2], t.clause, False)
     else:
         names.append((" ".join(r[0] for r in run), tuple(r[1] for r in run)))
     run.clear()
-    return -1
+    return None
 
 
 def _bigrams(tok: str) -> list[str]:

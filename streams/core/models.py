@@ -8,11 +8,18 @@ Times are UNIX seconds (float, UTC) inside the core; RFC 3339 strings only at th
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any
 
 
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    # ``fields()`` builds a tuple of Field objects on every call: measurable on a per-story path
+    return frozenset(f.name for f in fields(cls))
+
+
 def _from_dict(cls, data: dict[str, Any]):
-    names = {f.name for f in fields(cls)}
+    names = _field_names(cls)
     return cls(**{k: v for k, v in data.items() if k in names})
 
 
@@ -30,7 +37,10 @@ class Story:
     url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # what ``asdict`` gives (every field is a str/int/float/None), without its deep copy
+        return {"uri": self.uri, "body_text": self.body_text, "version": self.version, "headline": self.headline,
+                "versioncreated": self.versioncreated, "language_hint": self.language_hint,
+                "source": self.source, "url": self.url}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Story:
@@ -70,9 +80,14 @@ class EnrichedStory:
     def idempotency_key(self) -> str:
         return f"{self.story.uri}\x1f{self.story.version}\x1f{self.text_hash}"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, body: bool = True) -> dict[str, Any]:
+        """``body=False`` leaves ``story.body_text`` empty: the later stages work on the normalized
+        ``headline``/``sentences`` only, so the internal topics need not carry the raw text twice."""
+        story = self.story.to_dict()
+        if not body:
+            story["body_text"] = ""
         return {
-            "story": self.story.to_dict(),
+            "story": story,
             "lang": self.lang,
             "headline": self.headline,
             "sentences": list(self.sentences),
@@ -102,7 +117,8 @@ class Assignment:
     duplicate: bool = False  # same uri + version + text already assigned: nothing changes
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"event_id": self.event_id, "is_new_event": self.is_new_event, "score": self.score,
+                "duplicate": self.duplicate}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Assignment:
@@ -170,10 +186,18 @@ class StoryRef:
     time: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # called for every story of an event on every story of that event: no ``asdict``
+        return {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
+                "source": self.source, "lang": self.lang, "time": self.time}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoryRef:
+        if len(data) == 7:  # the form to_dict writes: every field, nothing else
+            try:
+                return cls(data["uri"], data["version"], data["text_hash"], data["headline"], data["source"],
+                           data["lang"], data["time"])
+            except KeyError:
+                pass
         return _from_dict(cls, data)
 
 

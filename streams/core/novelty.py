@@ -31,7 +31,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .facts import Fact, analyze, clause_weights, details, is_substantive
+from .facts import Fact, analyze, clause_weights, is_substantive
+from .facts import names as name_phrases
 from .models import NewFact
 
 __all__ = ["NoveltyResult", "assess"]
@@ -83,7 +84,14 @@ class _Known:
         figs = [f.key for f in fact.figures]
         if figs:
             self._with_figures.append((list(keys), figs))
-            self._edit = None
+            if self._edit is not None:
+                # extend the edit finder in place: exactly what a rebuild from _with_figures
+                # gives (the new fact last, its index appended to each key's postings), without
+                # going over every known fact with figures again after each new one
+                facts, postings = self._edit
+                for k in keys:
+                    postings.setdefault(k, []).append(len(facts))
+                facts.append((keys, frozenset(figs)))
         for fig in figs:
             self.by_figure.setdefault(fig, []).append(keys)
 
@@ -164,7 +172,7 @@ def _judge(fact: Fact, known: _Known, min_share: float, unknown: tuple[float, fl
     if not is_new:
         return None
     unknown_keys = {k for k in fact.weights if k not in known.terms}
-    names = details(fact).names if any(fact.surfaces[k][1] for k in unknown_keys) else ()
+    names = name_phrases(fact) if any(fact.surfaces[k][1] for k in unknown_keys) else ()
     return NewFact(
         text=fact.text,
         terms=tuple(surface for k, (surface, name) in fact.surfaces.items() if k in unknown_keys and not name),

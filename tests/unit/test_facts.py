@@ -92,3 +92,19 @@ def test_known_form_is_compact_and_json_able() -> None:
     known = analyze("Trade reached $190 billion, customs data showed.", "en").to_known()
     assert set(known) == {"text", "k", "f"}
     assert json.loads(json.dumps(known)) == known
+
+
+@pytest.mark.parametrize("sentence, lang", [
+    ("Former Fox News co-president Bill Shine has been named White House deputy chief of staff.", "en"),
+    ("Officials said the bridge reopened.", "en"),
+    ("China's President Xi Jinping met Russian Prime Minister Mikhail Mishustin in Beijing on Tuesday.", "en"),
+    ("Die Regierung in Berlin (AFP) teilte mit, dass Olaf Scholz am Montag nach Paris reist.", "de"),
+    ("習近平主席は北京でミシュスチン首相と会談した。", "ja"),
+    ("Apple 公司 Tim Cook 说 iPhone 销量 增长", "zh"),  # an unspaced word does not end a run of names
+    ("\"We will rebuild,\" Mayor Anne Hidalgo said - adding that the UN, the SCO and BRICS agreed.", "en"),
+])
+def test_names_is_details_names(sentence: str, lang: str) -> None:
+    from streams.core.facts import names
+
+    fact = analyze(sentence, lang)
+    assert names(fact) == details(fact).names

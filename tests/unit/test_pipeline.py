@@ -71,3 +71,30 @@ def test_outputs_match_public_schemas():
 def test_shard_modes_run(shard_by):
     _, outs = run([FLOOD_V1, ELECTION], shard_by=shard_by)
     assert {o.enriched.shard for o in outs} == ({"en"} if shard_by == "lang" else {"all"})
+
+
+def test_event_state_copy_leaves_the_original_alone():
+    from streams.core.events import EventState
+
+    pipeline, _ = run([FLOOD_V1])
+    raw = next(iter(pipeline.events.values()))
+    state = EventState.from_dict(raw)
+    before = state.to_dict()
+    copied = state.copy()
+    copied.stories.append(copied.stories[0])
+    copied.facts.append({"text": "x"})
+    copied.sources.append("other")
+    copied.alerts.append("a")
+    assert state.to_dict() == before
+    assert EventState.from_dict(copied.to_dict()).to_dict() == copied.to_dict()
+
+
+def test_internal_message_without_body_round_trips():
+    from streams.core.models import EnrichedStory
+
+    _, outcomes = run([FLOOD_V1])
+    enriched = outcomes[0].enriched
+    message = enriched.to_dict(body=False)
+    assert message["story"]["body_text"] == ""
+    again = EnrichedStory.from_dict(message)
+    assert again.sentences == enriched.sentences and again.idempotency_key == enriched.idempotency_key

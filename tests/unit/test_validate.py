@@ -97,3 +97,24 @@ def test_arbitrary_json_is_a_story_or_a_rejection(doc):
 def test_time_round_trip():
     assert format_time(parse_time("2023-05-24T10:00:00Z")) == "2023-05-24T10:00:00Z"
     assert parse_time("2023-05-24T12:00:00+02:00") == parse_time("2023-05-24T10:00:00Z")
+
+
+_FIELD_VALUES = st.sampled_from([None, True, False, 0, 1, -1, 2, 1.0, 2.5, "", " ", "\n", "x", "12", "12\n",
+                                 "a" * 40, "a" * 600, "b" * 5000, [], {}, [{"value": "x"}], "\u00a0",
+                                 "2024-01-01T00:00:00Z"])
+_FIELDS = ["uri", "body_text", "headline", "version", "versioncreated", "language", "source", "url", "bodies", "other"]
+
+
+@given(st.dictionaries(st.sampled_from(_FIELDS), _FIELD_VALUES, max_size=8))
+@settings(max_examples=500, deadline=None)
+def test_plain_fast_path_accepts_only_what_the_schema_accepts(doc):
+    from streams.core.validate import _plain_story_valid, validator
+
+    if _plain_story_valid(doc):
+        assert not list(validator("story").iter_errors(doc))
+
+
+def test_plain_fast_path_takes_the_usual_story():
+    from streams.core.validate import _plain_story_valid
+
+    assert _plain_story_valid(PLAIN) and _plain_story_valid({**PLAIN, "headline": None, "extra": [1]})
