@@ -22,8 +22,14 @@ SOURCES = ("AFP", "AP", "Reuters", "dpa", "EFE", "ANSA", "Kyodo", "PA", "Xinhua"
 
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
-    with open(path, "rb") as fh:
-        return [orjson.loads(line) for line in fh if line.strip()]
+    """The JSON lines of ``path``; exits with a message (no traceback) when it cannot be read."""
+    try:
+        with open(path, "rb") as fh:
+            return [orjson.loads(line) for line in fh if line.strip()]
+    except OSError as exc:
+        raise SystemExit(f"error: cannot read {path}: {exc.strerror or exc}") from None
+    except orjson.JSONDecodeError as exc:
+        raise SystemExit(f"error: {path} is not JSON lines: {exc}") from None
 
 
 def generate(rows: list[dict[str, Any]], n: int, *, target_bytes: int = 3000, seed: int = 7,
