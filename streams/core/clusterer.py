@@ -1,8 +1,8 @@
 """Online event clustering (Miranda et al., EMNLP 2018, simplified): one story at a time, a story
 joins the best-matching live event of its shard or founds a new one.
 
-* **Features** (``features.py``): TF-IDF vectors of all text and of the headline, folded name
-  tokens, normalized figures. IDF = background (``wordfreq``) blended with the shard's running
+* **Features** (``features.py``): TF-IDF vectors of the headline + lead (first
+  ``lead_sentences``) and of the headline, folded name tokens, normalized figures. IDF = background (``wordfreq``) blended with the shard's running
   event frequencies (``termstats.py``), so weights are sensible from the first story on.
 * **Score**: a logistic combination (``FEATURE_NAMES``) of body cosine, headline cosine,
   headline-vs-event cosine, names cosine, shared figures, the idf mass of shared terms and names,
@@ -58,7 +58,7 @@ class ClusterConfig:
     query_terms: int = 24  # story terms used to look up candidates (its rarest)
     posting_cap: int = 64  # at most this many most-recent events read per posting list
     posting_budget: int = 512  # at most this many posting entries read per story
-    candidates: int = 16  # events scored in full (24 on the dev data: F1 +0.0004, 1.5x the scoring cost)
+    candidates: int = 16  # events scored in full (24 on the dev data: F1 +0.001 for 1.5x the scoring cost)
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
     # score: logistic regression weights over FEATURE_NAMES (fitted on the tune half of the dev data)
     # (``python bench/fit_clusterer.py`` makes them again)
