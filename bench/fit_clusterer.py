@@ -33,7 +33,13 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from streams.core.clusterer import DEFAULT_CONFIG, FEATURE_NAMES, ClusterConfig, Clusterer, pair_features
+from streams.core.clusterer import (
+    DEFAULT_CONFIG,
+    FEATURE_NAMES,
+    ClusterConfig,
+    Clusterer,
+    pair_features,
+)
 from streams.core.pipeline import Pipeline, enrich
 from streams.core.validate import Rejected, story_from_document
 from streams.eval.clustering import split_of
@@ -68,7 +74,7 @@ def gold_pairs(rows: list[dict], cfg: ClusterConfig, *, headline_only: bool) -> 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
     """Newton's method for L2-regularized logistic regression; the last column (bias) is not penalized."""
-    n, d = x.shape
+    d = x.shape[1]
     w = np.zeros(d)
     penalty = np.full(d, l2)
     penalty[-1] = 0.0
