@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +41,7 @@ from streams.core.clusterer import (
 )
 from streams.core.pipeline import Pipeline, enrich
 from streams.core.validate import Rejected, story_from_document
-from streams.eval.clustering import split_of
+from streams.eval.clustering import bcubed, split_of
 
 DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cluster-dev.jsonl"
 THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
@@ -106,14 +105,10 @@ def f1(rows: list[dict], half: int, cfg: ClusterConfig, headline_only: bool) -> 
             pred[i] = pipe.process_document(doc, arrival=0.0).assignment.event_id
         except Rejected:
             continue
+        # the other half's stories share one label no scored story has
         gold[i] = row["_gold"] if split_of(row["_gold"]) == half else None
-    size = Counter(pred.values())
-    joint = Counter((pred[i], gold[i]) for i in pred)
-    scored = [i for i in pred if gold[i] is not None]
-    gsize = Counter(gold[i] for i in scored)
-    p = sum(joint[(pred[i], gold[i])] / size[pred[i]] for i in scored) / len(scored)
-    r = sum(joint[(pred[i], gold[i])] / gsize[gold[i]] for i in scored) / len(scored)
-    return round(2 * p * r / (p + r), 4) if p + r else 0.0
+    scored = [i for i, label in gold.items() if label is not None]
+    return round(bcubed(pred, gold, scored)["f1"], 4)
 
 
 def main(argv: list[str] | None = None) -> int:

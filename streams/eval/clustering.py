@@ -31,20 +31,23 @@ def _f1(p: float, r: float) -> float:
     return 2 * p * r / (p + r) if p + r > 0 else 0.0
 
 
-def bcubed(pred: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable]) -> dict[str, float]:
+def bcubed(pred: Mapping[Hashable, Hashable], gold: Mapping[Hashable, Hashable],
+           scored: Iterable[Hashable] | None = None) -> dict[str, float]:
     """B-cubed precision, recall and F1 (Bagga & Baldwin 1998) over the items in ``gold``.
 
-    Items of ``gold`` missing from ``pred`` count as singletons.
+    Items of ``gold`` missing from ``pred`` count as singletons. ``scored`` (default: all of
+    ``gold``) averages over those items only, cluster sizes still counting every item of ``gold``.
     """
     items = list(gold)
-    if not items:
+    averaged = items if scored is None else list(scored)
+    if not averaged:
         return {"precision": 1.0, "recall": 1.0, "f1": 1.0}
     pred_full = {i: pred.get(i, ("__singleton__", i)) for i in items}
     joint = Counter((pred_full[i], gold[i]) for i in items)
     psize = Counter(pred_full[i] for i in items)
     gsize = Counter(gold[i] for i in items)
-    p = sum(joint[(pred_full[i], gold[i])] / psize[pred_full[i]] for i in items) / len(items)
-    r = sum(joint[(pred_full[i], gold[i])] / gsize[gold[i]] for i in items) / len(items)
+    p = sum(joint[(pred_full[i], gold[i])] / psize[pred_full[i]] for i in averaged) / len(averaged)
+    r = sum(joint[(pred_full[i], gold[i])] / gsize[gold[i]] for i in averaged) / len(averaged)
     return {"precision": p, "recall": r, "f1": _f1(p, r)}
 
 
