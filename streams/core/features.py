@@ -158,7 +158,7 @@ def _normalize_number(raw: str) -> str | None:
 # are one figure across languages. The long scale ("Billion" = 10^12) where the language uses it.
 _SCALE = {
     "thousand": 3, "thousands": 3, "tausend": 3, "mille": 3, "mila": 3, "duizend": 3, "tys": 3,
-    "tysiecy": 3, "tysiace": 3, "tyis": 3, "tysiach": 3, "tysiacha": 3, "tysiachi": 3,
+    "tysiecy": 3, "tysiace": 3, "tysyach": 3, "tysyacha": 3, "tysyachi": 3,  # keys as fold() writes them
     "million": 6, "millions": 6, "millionen": 6, "mio": 6, "mn": 6, "millon": 6, "millones": 6,
     "milhao": 6, "milhoes": 6, "milione": 6, "milioni": 6, "miljoen": 6, "miljoenen": 6, "mln": 6,
     "milion": 6, "milionow": 6, "miliony": 6, "millionov": 6, "milliona": 6,
@@ -172,8 +172,6 @@ _SCALE = {
 # languages where "billion" is 10^12 (the long scale)
 _LONG_SCALE = frozenset({"de", "fr", "es", "it", "nl", "pl", "da", "sv", "nb", "no", "fi", "cs", "sk", "sl",
                          "hr", "sr", "bs", "hu", "ro", "pt-pt"})
-# "mil millones" / "mil milhões": a thousand millions
-_THOUSAND_PREFIX = frozenset({"mil"})
 
 
 def _scale_after(text: str, end: int, lang: str) -> int:
@@ -182,7 +180,7 @@ def _scale_after(text: str, end: int, lang: str) -> int:
     if m is None:
         return 0
     first = fold(m.group(1))
-    if first in _THOUSAND_PREFIX:
+    if first == "mil":  # "mil millones" / "mil milhões": a thousand millions; "5 mil": 5,000
         second = fold(m.group(2)) if m.group(2) else ""
         power = _SCALE.get(second, 0)
         return power + 3 if power else (3 if lang in ("es", "pt", "ca") else 0)

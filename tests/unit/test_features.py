@@ -107,3 +107,4 @@ def test_scale_words_make_one_figure_across_languages():
     assert extract_numbers("2 billion", "en") == ["2000000000"]
     assert extract_numbers("7 million people") == ["7000000"]  # one digit counts with a scale word
     assert extract_numbers("12 people, 2 millionaires") == ["12"]  # only a whole scale word scales
+    assert extract_numbers("15 тысяч человек", "ru") == extract_numbers("15 thousand people", "en") == ["15000"]
