@@ -470,7 +470,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ceiling-hops", type=int, choices=(1, 3), default=1,
                    help="pass-through agents chained (1: the issue's ceiling; 3: the app's topology)")
     p.add_argument("--fetch-max-wait-ms", type=int, default=None,
-                   help="override the consumer's fetch wait (default: WIRESTREAM_FETCH_MAX_WAIT_MS, 250 ms)")
+                   help="override the consumer's fetch wait (default: WIRESTREAM_FETCH_MAX_WAIT_MS, 100 ms)")
     p.add_argument("--timeout", type=float, default=600.0, help="per-phase timeout, s")
     p.add_argument("--keep", action="store_true", help="keep the work dir (worker logs)")
     return p

@@ -61,7 +61,10 @@ class Settings:
     rebalance_timeout: float = 10.0
     # How long a consumer fetch may wait for data (ms). Faust's fixed 1500 ms costs up to that
     # per hop at low load; a short wait keeps produce -> alert latency low (a few idle fetches).
-    fetch_max_wait_ms: int = 250
+    # Tansu re-checks a waiting fetch only after half the wait, so each hop can add ~half of it:
+    # 100 ms halves produce -> alert p50 against 250 (bench/README.md "Pipeline"); much shorter
+    # waits make Faust's rebalance races likelier (streams/consumer.py).
+    fetch_max_wait_ms: int = 100
     # Security (SASL / TLS); secrets are never logged
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
