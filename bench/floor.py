@@ -36,12 +36,12 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import generate, load_rows  # noqa: E402
+from corpus import generate, load_rows
 
-from streams.core import langid, normalize  # noqa: E402
-from streams.core.features import stem  # noqa: E402
-from streams.core.pipeline import Pipeline  # noqa: E402
-from streams.core.validate import decode_story  # noqa: E402
+from streams.core import langid, normalize
+from streams.core.features import stem
+from streams.core.pipeline import Pipeline
+from streams.core.validate import decode_story
 
 DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cluster-dev.jsonl"
 _WORD = re.compile(r"[^\W\d_]+")

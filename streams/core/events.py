@@ -150,7 +150,10 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
         is_first = False
 
     kind = "new_version" if state.knows_uri(story.uri) else "new_story"
-    result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline)
+    # every known fact was analysed in the language of the story that brought it
+    same_lang = all(ref.lang == enriched.lang for ref in state.stories)
+    result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline,
+                            known_lang=enriched.lang if same_lang else None)
     for fact in result.facts_to_add:
         state.facts.append({**fact, "uri": story.uri, "source": story.source, "time": when})
 

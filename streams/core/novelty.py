@@ -194,22 +194,28 @@ def _threshold(unknown: Sequence[tuple[float, float]]) -> float:
     return min(MAX_NEW_SHARE, max(MIN_NEW_SHARE, median + SHARE_MARGIN))
 
 
-def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str, *, headline: str = "") -> NoveltyResult:
+def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str, *, headline: str = "",
+           known_lang: str | None = None) -> NoveltyResult:
     """Compare a story's sentences with the event's known facts.
 
     Returns the substantive new facts and the fact records to append to the event (all of the
     story's substantive facts when the event knows none yet; otherwise only the new ones).
     ``headline`` is accepted for interface stability; headlines restate the lead and are not facts.
+    ``known_lang``: the language every known fact was analysed in, when they all share one. When
+    it is ``lang``, a sentence the event already has word for word is not analysed again (see
+    ``_split_verbatim``); the result is the same either way.
     """
-    facts = [f for f in (analyze(s, lang) for s in sentences) if is_substantive(f)]
     if not known:  # nothing known yet: every substantive fact is new (the caller knows if it is the first story)
+        facts = [f for f in (analyze(s, lang) for s in sentences) if is_substantive(f)]
         return NoveltyResult([_all_new(f) for f in facts], [_record(f) for f in facts])
+    fresh, repeated = _split_verbatim(known, sentences) if known_lang == lang else (sentences, 0)
+    facts = [f for f in (analyze(s, lang) for s in fresh) if is_substantive(f)]
     figures = {g.key for f in facts for g in f.figures}
     index = _Known(known, figures)
     new_facts: list[NewFact] = []
     to_add: list[dict[str, Any]] = []
     unknown = [_unknown_weight(f, index) for f in facts]
-    min_share = _threshold(unknown)
+    min_share = _threshold(unknown + [(0, 0.0)] * repeated)
     for fact, fact_unknown in zip(facts, unknown):
         # the weights computed for the threshold hold until a new fact is added to the index
         found = _judge(fact, index, min_share, fact_unknown if index.version == 0 else None)
@@ -218,6 +224,20 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
             to_add.append(_record(fact))
             index.add(fact)
     return NoveltyResult(new_facts, to_add)
+
+
+def _split_verbatim(known: Sequence[dict[str, Any]], sentences: Sequence[str]) -> tuple[list[str], int]:
+    """The sentences to analyse, and how many others repeat a known fact word for word.
+
+    A known fact's record holds the keys and figures its sentence gave (in the same language), so
+    a sentence with the same text would give them again: every term known, every figure known in
+    the same context, and, being in the event's own edit finder, no figure changed — never new,
+    and wholly known (share 0) in the story's threshold. Wire versions repeat most sentences.
+    Records stored without keys are analysed again by ``_Known`` and are not used here.
+    """
+    verbatim = {fact["text"] for fact in known if "k" in fact}
+    fresh = [s for s in sentences if s not in verbatim]
+    return fresh, len(sentences) - len(fresh)
 
 
 def _all_new(fact: Fact) -> NewFact:

@@ -295,7 +295,7 @@ def run_case(case: Case) -> list[NewFact]:
     lang = langid.detect_language(first.headline, first.body)
     known = novelty.assess([], first.sentences, lang, headline=first.headline).facts_to_add
     second = normalize.clean_story(case.headline, case.v2)
-    return novelty.assess(known, second.sentences, lang, headline=second.headline).new_facts
+    return novelty.assess(known, second.sentences, lang, headline=second.headline, known_lang=lang).new_facts
 
 
 def _carries(reported: str, added: str) -> bool:
@@ -373,7 +373,7 @@ def seeds_check(path: Path) -> dict[str, Any]:
         cb = normalize.clean_story(docs[b].get("headline", ""), docs[b]["body_text"])
         lang = langid.detect_language(ca.headline, ca.body)
         known = novelty.assess([], ca.sentences, lang).facts_to_add
-        facts = novelty.assess(known, cb.sentences, lang).new_facts
+        facts = novelty.assess(known, cb.sentences, lang, known_lang=lang).new_facts
         out[f"{docs[a].get('uri', a)} then {docs[b].get('uri', b)}"] = {
             "sentences": len(cb.sentences), "new_facts": [f.text for f in facts]}
     return out

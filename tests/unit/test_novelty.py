@@ -138,3 +138,36 @@ def test_any_reordering_or_deletion_adds_nothing(order: list[str], cut: int) -> 
     known = facts_of(QUAKE)
     version = [s for i, s in enumerate(order) if i != cut]
     assert new_texts(known, version) == []
+
+
+# --- sentences the event already has word for word (known_lang) --------------------------------
+
+PARAPHRASES = [
+    EXTRA,
+    QUAKE[2][:-1] + ", and the government declared a state of emergency in the mountain districts of the region.",
+    QUAKE[1].replace("12 people", "27 people"),
+    "Officials said the earthquake killed 12 people in Caraveli and injured dozens more.",
+    "He said.",
+]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(QUAKE + PARAPHRASES), max_size=12), st.integers(min_value=0, max_value=len(QUAKE)))
+def test_verbatim_reuse_gives_the_same_result(version: list[str], known_count: int) -> None:
+    known = facts_of(QUAKE[:known_count] + PARAPHRASES[:1])
+    assert assess(known, version, "en", known_lang="en") == assess(known, version, "en")
+
+
+def test_verbatim_sentences_are_not_analysed_again(monkeypatch) -> None:
+    from streams.core import novelty
+
+    known = facts_of(QUAKE)
+    analysed: list[str] = []
+    real = novelty.analyze
+    monkeypatch.setattr(novelty, "analyze", lambda s, lang="und": analysed.append(s) or real(s, lang))
+    result = assess(known, QUAKE[:3] + [EXTRA] + QUAKE[3:], "en", known_lang="en")
+    assert [f.text for f in result.new_facts] == [EXTRA]
+    assert analysed == [EXTRA]
+    analysed.clear()
+    assess(known, QUAKE + [EXTRA], "en", known_lang="de")  # known facts of another language: no reuse
+    assert analysed == QUAKE + [EXTRA]

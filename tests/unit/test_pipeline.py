@@ -98,3 +98,27 @@ def test_internal_message_without_body_round_trips():
     assert message["story"]["body_text"] == ""
     again = EnrichedStory.from_dict(message)
     assert again.sentences == enriched.sentences and again.idempotency_key == enriched.idempotency_key
+
+
+def test_known_facts_are_reused_only_when_every_story_shares_the_language(monkeypatch):
+    from streams.core import novelty
+
+    seen: list[tuple[str, str | None]] = []
+    real = novelty.assess
+
+    def spy(known, sentences, lang, **kwargs):
+        seen.append((lang, kwargs.get("known_lang")))
+        return real(known, sentences, lang, **kwargs)
+
+    monkeypatch.setattr(novelty, "assess", spy)
+    run([FLOOD_V1, FLOOD_V3_NEWS])
+    assert seen == [("en", "en"), ("en", "en")]
+    seen.clear()
+    # the same uri told in German first: the English version joins that event, and its known facts
+    # were analysed as German, so none is reused
+    german = {**FLOOD_V1, "language": "de", "body_text": (
+        "Sturzfluten haben am Donnerstag die nordkenianische Stadt Garissa nach drei Tagen heftigen Regens "
+        "überschwemmt, teilten Beamte mit.\n\nDas Kenianische Rote Kreuz erklärte, mindestens zwölf Menschen "
+        "seien ums Leben gekommen und mehr als 4.000 Familien hätten ihre Häuser verlassen müssen.")}
+    run([german, FLOOD_V3_NEWS])
+    assert seen == [("de", "de"), ("en", None)]
