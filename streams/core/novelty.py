@@ -27,7 +27,7 @@ once, so a story repeating its own new sentence reports it once.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,12 +58,16 @@ class NoveltyResult:
 class _Known:
     """The event's known terms, the term sets of known facts by figure, and an edit finder."""
 
-    def __init__(self, known: Sequence[dict[str, Any]], figures: set[str]) -> None:
+    def __init__(self, known: Sequence[dict[str, Any]], figures: set[str],
+                 edit_keys: set[str] | None = None) -> None:
+        """``figures``: the story's figures; ``edit_keys``: the term keys of its facts with figures
+        (the only keys ``changed_figures`` is asked about; None: any)."""
         self.terms: set[str] = set()
         self.by_figure: dict[str, list[frozenset[str]]] = {}
         self._with_figures: list[tuple[Sequence[str], Sequence[str]]] = []
         self._edit: tuple[list[tuple[frozenset[str], frozenset[str]]], dict[str, list[int]]] | None = None
         self.version = 0  # bumped by add(): unknown weights computed before it are stale
+        self._edit_keys = edit_keys
         for fact in known:
             keys = fact.get("k")
             if keys is None:  # a fact stored without keys: analyze its text again
@@ -89,11 +93,14 @@ class _Known:
                 # gives (the new fact last, its index appended to each key's postings), without
                 # going over every known fact with figures again after each new one
                 facts, postings = self._edit
-                for k in keys:
+                for k in self._wanted(keys):
                     postings.setdefault(k, []).append(len(facts))
                 facts.append((keys, frozenset(figs)))
         for fig in figs:
             self.by_figure.setdefault(fig, []).append(keys)
+
+    def _wanted(self, keys: frozenset[str]) -> Iterable[str]:
+        return keys if self._edit_keys is None else self._edit_keys.intersection(keys)
 
     def knows_figure(self, figure: str, keys: frozenset[str]) -> bool:
         """A known fact states this figure in a similar context."""
@@ -109,7 +116,9 @@ class _Known:
             facts = [(frozenset(k), frozenset(f)) for k, f in self._with_figures]
             postings: dict[str, list[int]] = {}
             for i, (ks, _) in enumerate(facts):
-                for k in ks:
+                # only the keys the story's facts can ask about: a known fact's other keys would
+                # never be looked up (a big event has thousands of facts with figures)
+                for k in self._wanted(ks):
                     postings.setdefault(k, []).append(i)
             self._edit = (facts, postings)
         facts, postings = self._edit
@@ -211,7 +220,7 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
     fresh, repeated = _split_verbatim(known, sentences) if known_lang == lang else (sentences, 0)
     facts = [f for f in (analyze(s, lang) for s in fresh) if is_substantive(f)]
     figures = {g.key for f in facts for g in f.figures}
-    index = _Known(known, figures)
+    index = _Known(known, figures, {k for f in facts if f.figures for k in f.keys})
     new_facts: list[NewFact] = []
     to_add: list[dict[str, Any]] = []
     unknown = [_unknown_weight(f, index) for f in facts]

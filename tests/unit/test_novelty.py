@@ -171,3 +171,23 @@ def test_verbatim_sentences_are_not_analysed_again(monkeypatch) -> None:
     analysed.clear()
     assess(known, QUAKE + [EXTRA], "en", known_lang="de")  # known facts of another language: no reuse
     assert analysed == QUAKE + [EXTRA]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(QUAKE + PARAPHRASES), min_size=1, max_size=8), st.data())
+def test_edit_finder_restricted_to_the_story_keys_answers_the_same(story: list[str], data) -> None:
+    from streams.core.facts import analyze
+    from streams.core.novelty import _Known
+
+    known = facts_of(QUAKE + PARAPHRASES[3:4])
+    facts = [analyze(s, "en") for s in [*story, PARAPHRASES[2]]]  # the last one changes a known toll
+    with_figures = [f for f in facts if f.figures]
+    restricted = _Known(known, set(), {k for f in with_figures for k in f.keys})
+    full = _Known(known, set())
+    for fact in facts:
+        figures = frozenset(g.key for g in fact.figures)
+        if fact.figures:
+            assert restricted.changed_figures(fact.keys, figures) == full.changed_figures(fact.keys, figures)
+        if data.draw(st.booleans()):  # facts found new are added as the story goes
+            restricted.add(fact)
+            full.add(fact)
