@@ -15,6 +15,10 @@
 #   WIRESTREAM_REPLICATION_FACTOR  default 1
 #   TOPIC_RETENTION_MS             retention of stream topics (default 7 days)
 #   DEAD_LETTER_RETENTION_MS       retention of dead-letter topics (default 30 days)
+#   EVENT_MAX_MESSAGE_BYTES        max.message.bytes of the events topic (default 4194304: the app's
+#                                  largest record, 4 x WIRESTREAM_MAX_MESSAGE_BYTES; an event's
+#                                  snapshot grows with its stories). Faust sets the same on the
+#                                  events table's changelog, which it creates itself.
 #
 # An existing topic with a different partition count is an error (the app would refuse to
 # co-partition its tables, and adding partitions to a keyed topic moves keys): fix it by hand.
@@ -26,6 +30,7 @@ PARTITIONS="${WIRESTREAM_PARTITIONS:-8}"
 REPLICATION="${WIRESTREAM_REPLICATION_FACTOR:-1}"
 RETENTION_MS="${TOPIC_RETENTION_MS:-604800000}"
 DLQ_RETENTION_MS="${DEAD_LETTER_RETENTION_MS:-2592000000}"
+EVENT_MAX_BYTES="${EVENT_MAX_MESSAGE_BYTES:-4194304}"
 
 if [ -n "${KAFKA_TOPICS_CMD:-}" ]; then
   :
@@ -55,21 +60,26 @@ until kt --list >/dev/null 2>&1; do
 done
 
 status=0
-# name|extra --config flags
+# name|extra configs (comma-separated, one --config flag each)
 for spec in \
   "stories|retention.ms=$RETENTION_MS" \
   "enriched|retention.ms=$RETENTION_MS" \
   "assigned|retention.ms=$RETENTION_MS" \
   "stories.clustered|retention.ms=$RETENTION_MS" \
-  "events|cleanup.policy=compact" \
+  "events|cleanup.policy=compact,max.message.bytes=$EVENT_MAX_BYTES" \
   "story-updates|retention.ms=$RETENTION_MS" \
   "dead-letter|retention.ms=$DLQ_RETENTION_MS" \
   "webhook-dead-letter|retention.ms=$DLQ_RETENTION_MS"
 do
   topic="${PREFIX}${spec%%|*}"
   config="${spec#*|}"
+  flags=""
+  for c in $(printf '%s' "$config" | tr ',' ' '); do
+    flags="$flags --config $c"
+  done
+  # shellcheck disable=SC2086 # one word per flag: configs hold no spaces
   kt --create --if-not-exists --topic "$topic" --partitions "$PARTITIONS" \
-     --replication-factor "$REPLICATION" --config "$config" >/dev/null
+     --replication-factor "$REPLICATION" $flags >/dev/null
   have=$(kt --describe --topic "$topic" 2>/dev/null \
          | sed -n 's/.*PartitionCount:[[:space:]]*\([0-9][0-9]*\).*/\1/p' | head -n 1)
   if [ "$have" != "$PARTITIONS" ]; then

@@ -135,7 +135,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     # for a dead letter of an over-limit message (which is truncated, see agents).
     from .consumer import stream_class
 
-    max_request = max(1024 * 1024, 4 * settings.max_message_bytes)
+    max_request = settings.max_request_bytes
     return dict(
         broker=settings.broker,
         broker_credentials=broker_credentials(settings),
@@ -182,9 +182,9 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
 
     topics = declare_topics(app, settings)
 
-    def table(name: str) -> Any:
+    def table(name: str, **extra: Any) -> Any:
         schema = faust.Schema(key_type=str, key_serializer="raw", value_serializer=JSON_CODEC)
-        return app.Table(name, schema=schema, partitions=settings.partitions, help=f"wirestream {name}")
+        return app.Table(name, schema=schema, partitions=settings.partitions, help=f"wirestream {name}", **extra)
 
     # Clustering state (keyed by shard): event profiles, idempotency records and uri -> event
     # share one table so that each story's writes are all-or-nothing (see JournaledState).
@@ -192,7 +192,9 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
     cluster_state = JournaledState(cluster, ["p:", "a:", "u:"])
     profiles, assignments, uri_events = cluster_state.views
     # Event state (keyed by event id): one record per event, written after the outputs.
-    events = table("events")
+    # An event's record grows with its stories and facts: its changelog accepts the producer's
+    # largest record, not the broker's default (1 MiB on Apache Kafka).
+    events = table("events", extra_topic_configs={"max.message.bytes": str(settings.max_request_bytes)})
 
     cluster_stage = ClusterStage(profiles, assignments, uri_events, window_days=settings.event_window_days)
     events_overlay = WriteBehind(events)

@@ -359,6 +359,15 @@ TOPIC_CONFIGS: dict[str, dict[str, str]] = {
 }
 
 
+def topic_config(name: str, settings: Settings) -> dict[str, str]:
+    """The config a topic is created with: ``TOPIC_CONFIGS``, and for ``events`` (each snapshot
+    grows with its event) room for the producer's largest record."""
+    config = dict(TOPIC_CONFIGS.get(name, {}))
+    if name == "events":
+        config["max.message.bytes"] = str(settings.max_request_bytes)
+    return config
+
+
 def topic_names(settings: Settings) -> list[str]:
     return [settings.topic(name) for name in TOPIC_CONFIGS]
 
@@ -377,7 +386,7 @@ async def create_topics(
 
     from .preflight import preflight
 
-    wanted = {settings.topic(n): TOPIC_CONFIGS.get(n, {}) for n in (names or TOPIC_CONFIGS)}
+    wanted = {settings.topic(n): topic_config(n, settings) for n in (names or TOPIC_CONFIGS)}
     await preflight(settings, timeout=timeout)  # one clear line if unreachable or refused
     await wait_until_ready(settings, timeout=timeout)
     admin = AIOKafkaAdminClient(request_timeout_ms=int(timeout * 1000), **kafka_client_kwargs(settings))

@@ -86,6 +86,13 @@ class Settings:
     webhook_backoff_max: float = 300.0  # cap of one backoff (and of an honoured Retry-After)
     webhook_concurrency: int = 2  # in-flight requests per endpoint
 
+    @property
+    def max_request_bytes(self) -> int:
+        """The largest record the app produces: room for the largest accepted story plus what the
+        stages add, and for an event's state and snapshot, which grow with the event. Producers
+        use it, and the topics holding event state are created to accept it."""
+        return max(1024 * 1024, 4 * self.max_message_bytes)
+
     def topic(self, name: str) -> str:
         """Full topic name for a logical name: ``topic("stories")`` -> ``wire.stories``."""
         return f"{self.topic_prefix}{name}"

@@ -32,3 +32,16 @@ def test_bad_values_say_which(env):
 def test_secrets_not_in_repr():
     s = Settings.from_env({"WIRESTREAM_SASL_PASSWORD": "hunter2", "WIRESTREAM_WEBHOOK_SECRET": "whsec_abc"})
     assert "hunter2" not in repr(s) and "whsec_abc" not in repr(s)
+
+
+def test_event_state_topics_accept_the_largest_record_produced(tmp_path):
+    from streams.app import create_app
+    from streams.broker import topic_config
+
+    settings = Settings(max_message_bytes=2 * 1024 * 1024, data_dir=tmp_path)
+    assert settings.max_request_bytes == 8 * 1024 * 1024
+    assert topic_config("events", settings) == {"cleanup.policy": "compact", "max.message.bytes": "8388608"}
+    assert topic_config("stories", settings) == {}
+    app = create_app(settings)
+    assert app.conf.producer_max_request_size == settings.max_request_bytes
+    assert app.tables["events"].changelog_topic.config == {"max.message.bytes": "8388608"}

@@ -266,6 +266,8 @@ def test_topic_creation_script_against_a_stub_kafka_cli(tmp_path: Path) -> None:
     created = [line for line in log.read_text().splitlines() if "--create" in line]
     assert {re.search(r"--topic (\S+)", line).group(1) for line in created} == TOPICS
     assert all("--partitions 8" in line and "--bootstrap-server b:9092" in line for line in created)
+    events = next(line for line in created if "--topic wire.events " in line + " ")
+    assert "--config cleanup.policy=compact --config max.message.bytes=4194304" in events
     # a topic with another partition count is reported, and the run fails
     stub.write_text(stub.read_text().replace("PartitionCount: 8", "PartitionCount: 3"))
     done = subprocess.run(["sh", str(CREATE_TOPICS)], env=env, capture_output=True, text=True, timeout=30)
