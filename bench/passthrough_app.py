@@ -9,7 +9,7 @@ app), decodes each value with orjson and sends it unchanged (orjson codec) to
 ``<prefix>enriched`` and ``<prefix>assigned`` (the real app's topology, with no work done), and
 the last one waits for the broker's acknowledgement of each send, as the real event agent does.
 
-The app is built by ``streams.app.new_faust_app``, as the real worker's is (broker timeouts,
+The app is built by ``streams.runtime.app.new_faust_app``, as the real worker's is (broker timeouts,
 fetch size and wait, serializers, at-least-once), so that ``bench/pipeline.py`` measures what the
 framework and broker cost without the core: that is the ceiling of the real pipeline.
 """
@@ -26,10 +26,10 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from streams.app import new_faust_app  # noqa: E402
-from streams.broker import create_topics  # noqa: E402
+from streams.runtime.app import new_faust_app  # noqa: E402
+from streams.kafka.broker import create_topics  # noqa: E402
 from streams.config import Settings  # noqa: E402
-from streams.topics import JSON_CODEC  # noqa: E402
+from streams.kafka.topics import JSON_CODEC  # noqa: E402
 
 
 def create_passthrough_app(settings: Settings, hops: int = 1):

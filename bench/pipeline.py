@@ -62,7 +62,7 @@ sys.path.insert(0, str(BENCH))
 
 from corpus import generate, load_rows  # noqa: E402
 
-from streams.broker import EmbeddedBroker, create_topics, free_port, spawn_group, stop_group  # noqa: E402
+from streams.kafka.broker import EmbeddedBroker, create_topics, free_port, spawn_group, stop_group  # noqa: E402
 from streams.config import Settings  # noqa: E402
 
 DEFAULT_DEV = ROOT.parent / "shared" / "data" / "cluster-dev.jsonl"

@@ -47,7 +47,7 @@ from pipeline import (  # noqa: E402
 )
 from corpus import SOURCES, load_rows  # noqa: E402
 
-from streams.broker import EmbeddedBroker, create_topics, stop_group  # noqa: E402
+from streams.kafka.broker import EmbeddedBroker, create_topics, stop_group  # noqa: E402
 from streams.config import Settings  # noqa: E402
 
 LANGID_DEV = DEFAULT_DEV.parent / "langid-dev.jsonl"

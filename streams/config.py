@@ -63,7 +63,7 @@ class Settings:
     # per hop at low load; a short wait keeps produce -> alert latency low (a few idle fetches).
     # Tansu re-checks a waiting fetch only after half the wait, so each hop can add ~half of it:
     # 100 ms halves produce -> alert p50 against 250 (bench/README.md "Pipeline"); much shorter
-    # waits make Faust's rebalance races likelier (streams/consumer.py).
+    # waits make Faust's rebalance races likelier (streams/kafka/consumer.py).
     fetch_max_wait_ms: int = 100
     # Security (SASL / TLS); secrets are never logged
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL

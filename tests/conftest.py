@@ -1,6 +1,6 @@
 """Shared fixtures. Integration tests run on a real Kafka-protocol broker:
 
-* by default an embedded Tansu (``streams.broker.EmbeddedBroker``), started once per session;
+* by default an embedded Tansu (``streams.kafka.broker.EmbeddedBroker``), started once per session;
 * ``WIRESTREAM_TEST_BROKER=kafka://host:port`` points them at another broker instead.
 
 Each test gets its own topic prefix and app id (``names``), and runs workers as subprocesses
@@ -29,7 +29,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 @pytest.fixture(scope="session")
 def broker_url() -> Iterable[str]:
     """Faust-style URL of the test broker (embedded Tansu unless WIRESTREAM_TEST_BROKER)."""
-    from streams.broker import BrokerError, EmbeddedBroker, _run_coro_blocking, wait_until_ready
+    from streams.kafka.broker import BrokerError, EmbeddedBroker, _run_coro_blocking, wait_until_ready
 
     external = os.environ.get("WIRESTREAM_TEST_BROKER")
     if external:
@@ -68,7 +68,7 @@ class WorkerProcess:
     """One ``wirestream worker`` subprocess (own process group, own data dir and web port)."""
 
     def __init__(self, settings: Any, log_path: Path, env: dict[str, str] | None = None) -> None:
-        from streams.broker import free_port, spawn_group
+        from streams.kafka.broker import free_port, spawn_group
 
         self.settings = settings
         self.log_path = log_path
@@ -99,7 +99,7 @@ class WorkerProcess:
         self.proc.wait(10)
 
     def stop(self) -> int | None:
-        from streams.broker import stop_group
+        from streams.kafka.broker import stop_group
 
         try:
             return stop_group(self.proc, timeout=20)

@@ -1,7 +1,7 @@
 """Webhook delivery, the pure part: endpoints, envelope, signatures, retry decisions, filters.
 
 Nothing here does I/O (the config file's *text* is passed in; the clock and the random source
-are arguments), so every decision the dispatcher (``streams.delivery``) makes is tested here.
+are arguments), so every decision the dispatcher (``streams.runtime.delivery``) makes is tested here.
 
 Conventions receivers already know:
 

@@ -27,7 +27,7 @@ class Collector:
     async def __aenter__(self) -> "Collector":
         from aiokafka import AIOKafkaConsumer
 
-        from streams.broker import create_topics, kafka_client_kwargs
+        from streams.kafka.broker import create_topics, kafka_client_kwargs
 
         await create_topics(self.settings)
         self.consumer = AIOKafkaConsumer(*self.names, group_id=None, auto_offset_reset="earliest",
@@ -73,7 +73,7 @@ async def produce(settings: Any, messages: Iterable[tuple[bytes | None, bytes | 
     """Send ``(key, value)`` pairs to the input topic, in order, and wait for the acks."""
     from aiokafka import AIOKafkaProducer
 
-    from streams.broker import kafka_client_kwargs
+    from streams.kafka.broker import kafka_client_kwargs
 
     producer = AIOKafkaProducer(acks="all", enable_idempotence=False, max_request_size=8 * 1024 * 1024,
                                 **kafka_client_kwargs(settings))

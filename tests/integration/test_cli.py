@@ -34,7 +34,7 @@ def wirestream(*args: str, timeout: float = 120, **kwargs) -> subprocess.Complet
 async def read_input_topic(settings, expected: int, timeout: float = 20.0) -> list:
     from aiokafka import AIOKafkaConsumer
 
-    from streams.broker import kafka_client_kwargs
+    from streams.kafka.broker import kafka_client_kwargs
 
     consumer = AIOKafkaConsumer(settings.topic("stories"), group_id=None, auto_offset_reset="earliest",
                                 **kafka_client_kwargs(settings))
@@ -93,7 +93,7 @@ def test_ingest_with_nothing_sendable_fails(settings, tmp_path):
 
 @pytest.mark.parametrize("command", ["worker", "ingest"])
 def test_unreachable_broker_is_one_clear_line(command, tmp_path):
-    from streams.broker import free_port
+    from streams.kafka.broker import free_port
 
     url = f"kafka://127.0.0.1:{free_port()}"
     if command == "worker":

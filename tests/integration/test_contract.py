@@ -39,7 +39,7 @@ def consumer_example():
 
 
 async def test_every_public_message_matches_its_schema(settings, workers, tmp_path):
-    from streams.broker import bootstrap_servers
+    from streams.kafka.broker import bootstrap_servers
     from streams.core.validate import validator
 
     malformed = (b"k-bad", b'{"uri": "urn:bad:no-body", "headline": "no body_text"}')

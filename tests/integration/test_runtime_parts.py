@@ -16,7 +16,7 @@ from .kafkaio import offline, synthetic_feed
 
 
 def test_write_behind_reads_its_writes_and_applies_them_on_flush():
-    from streams.tables import WriteBehind
+    from streams.runtime.tables import WriteBehind
 
     backing = {"a": 1, "b": 2}
     overlay = WriteBehind(backing)
@@ -34,7 +34,7 @@ def test_write_behind_reads_its_writes_and_applies_them_on_flush():
 
 
 def test_key_prefix_views_share_one_table():
-    from streams.tables import KeyPrefixView
+    from streams.runtime.tables import KeyPrefixView
 
     table: dict = {}
     p, a = KeyPrefixView(table, "p:"), KeyPrefixView(table, "a:")
@@ -75,7 +75,7 @@ def test_journaled_cluster_state_survives_any_crash_point():
     Recover from the surviving changelog, re-process from the committed offset: the decisions
     must be the ones of a run without crash."""
     from streams.core.pipeline import ClusterStage, enrich, story_from_document
-    from streams.tables import JournaledState
+    from streams.runtime.tables import JournaledState
 
     feed = synthetic_feed(24, seed=3)
     reference, _ = offline(feed)
@@ -150,7 +150,7 @@ def test_dead_letter_record_keeps_the_original_bytes():
 
 
 def test_alert_block_shows_event_story_and_facts():
-    from streams.demo import format_alert
+    from streams.cli.demo import format_alert
 
     alert = {
         "alert_id": "wsa-1", "type": "story_update", "kind": "new_story", "event_id": "ev-1",
@@ -170,7 +170,7 @@ def test_alert_block_shows_event_story_and_facts():
 
 
 def test_ingest_prepares_jsonl_ninjs_and_text(tmp_path):
-    from streams.ingest import Item, Problem, iter_sources, prepare
+    from streams.cli.ingest import Item, Problem, iter_sources, prepare
 
     (tmp_path / "a.jsonl").write_text('{"uri": "u1", "body_text": "Body one."}\n\nnot json\n')
     (tmp_path / "b.json").write_text(orjson.dumps([
@@ -195,6 +195,6 @@ def test_ingest_prepares_jsonl_ninjs_and_text(tmp_path):
     ("a:1,b:2", "a:1,b:2"),
 ])
 def test_bootstrap_servers_from_faust_urls(url, expected):
-    from streams.broker import bootstrap_servers
+    from streams.kafka.broker import bootstrap_servers
 
     assert bootstrap_servers(url) == expected

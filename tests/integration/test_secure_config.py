@@ -42,7 +42,7 @@ def one_line(result: subprocess.CompletedProcess) -> str:
 
 
 def test_unreachable_broker(tmp_path):
-    from streams.broker import free_port
+    from streams.kafka.broker import free_port
 
     port = free_port()
     result, elapsed = worker(f"kafka://127.0.0.1:{port}", tmp_path, {}, timeout_s="2")

@@ -35,8 +35,8 @@ def test_secrets_not_in_repr():
 
 
 def test_event_state_topics_accept_the_largest_record_produced(tmp_path):
-    from streams.app import create_app
-    from streams.broker import topic_config
+    from streams.runtime.app import create_app
+    from streams.kafka.broker import topic_config
 
     settings = Settings(max_message_bytes=2 * 1024 * 1024, data_dir=tmp_path)
     assert settings.max_request_bytes == 8 * 1024 * 1024

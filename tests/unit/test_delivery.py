@@ -14,8 +14,8 @@ from aiohttp import web
 
 from streams.core import webhooks as wh
 from streams.core.webhooks import RetryPolicy
-from streams.delivery import WebhookDispatcher
-from streams.metrics import Metrics
+from streams.runtime.delivery import WebhookDispatcher
+from streams.runtime.metrics import Metrics
 
 from .test_webhooks import SECRET, SECRET_B, doc_verify, make_alert, schema_validator
 

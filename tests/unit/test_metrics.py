@@ -1,7 +1,7 @@
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from streams.metrics import LATENCY_BUCKETS, Metrics
+from streams.runtime.metrics import LATENCY_BUCKETS, Metrics
 
 
 def families(m: Metrics) -> dict:

@@ -14,14 +14,14 @@ from pathlib import Path
 import pytest
 
 from streams.config import ConfigError, Settings
-from streams.kafka import (
+from streams.kafka.connection import (
     KafkaSettingsError,
     check_security,
     client_kwargs,
     describe_auth,
     faust_credentials,
 )
-from streams.preflight import PreflightError, _handshake_error, preflight
+from streams.kafka.preflight import PreflightError, _handshake_error, preflight
 
 SECRET = "s3cr3t-Pa55word"
 
@@ -111,9 +111,9 @@ def test_ssl_without_cafile_uses_the_system_cas():
 
 
 def test_every_plain_client_goes_through_the_same_function():
-    """broker.kafka_client_kwargs (topic creation, ingest, readiness) is streams.kafka's."""
-    from streams.app import broker_credentials
-    from streams.broker import kafka_client_kwargs
+    """broker.kafka_client_kwargs (topic creation, ingest, readiness) is streams.kafka.connection's."""
+    from streams.runtime.app import broker_credentials
+    from streams.kafka.broker import kafka_client_kwargs
 
     settings = sasl()
     assert kafka_client_kwargs(settings) == client_kwargs(settings)
@@ -141,7 +141,7 @@ def test_bad_combinations_are_one_clear_line(changes, message):
     assert message in text
     assert "\n" not in text and SECRET not in text
     assert isinstance(info.value, ConfigError)  # a configuration mistake ...
-    from streams.broker import BrokerError
+    from streams.kafka.broker import BrokerError
 
     assert isinstance(info.value, BrokerError)  # ... that the Kafka commands report as exit 2
 
@@ -176,7 +176,7 @@ def test_secrets_stay_out_of_reprs():
 
 
 def _closed_port() -> int:
-    from streams.broker import free_port
+    from streams.kafka.broker import free_port
 
     return free_port()
 

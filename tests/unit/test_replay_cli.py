@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 from click.testing import CliRunner
 
-from streams.cli import main
+from streams.cli.main import main
 from streams.core.validate import validator
 
 from .articles import ELECTION, FLOOD_V1, FLOOD_V3_NEWS

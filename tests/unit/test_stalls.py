@@ -1,11 +1,11 @@
-"""The stalled-partition decision (streams.stalls): rewind only what is idle, behind and still."""
+"""The stalled-partition decision (streams.kafka.stalls): rewind only what is idle, behind and still."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from streams.stalls import PartitionProgress, stalled_partitions
+from streams.kafka.stalls import PartitionProgress, stalled_partitions
 
 
 def p(position, committed, busy=False):

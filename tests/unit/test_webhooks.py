@@ -305,7 +305,7 @@ def test_documented_toml_example_parses():
 
 
 def test_settings_feed_the_endpoints(tmp_path):
-    from streams.delivery import load_endpoints
+    from streams.runtime.delivery import load_endpoints
 
     path = tmp_path / "hooks.toml"
     path.write_text(TOML)

@@ -2,7 +2,7 @@
 
 Faust, given a broker it cannot reach or credentials the broker refuses, logs a stack trace and
 retries forever. ``wirestream worker`` runs :func:`preflight` first, with the very settings
-Faust will use (:mod:`streams.kafka`) and a bounded time, and stops with one line (exit 2):
+Faust will use (:mod:`streams.kafka.connection`) and a bounded time, and stops with one line (exit 2):
 
     wirestream: cannot reach Kafka at kafka-0:9092 (connection refused, still unreachable after 30s)
     wirestream: Kafka at kafka-0:9093 refused the credentials (SASL SCRAM-SHA-512 as user 'wire'): ...
@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .broker import BrokerError, _QuietAiokafka, _run_coro_blocking
-from .config import Settings
-from .kafka import check_security, client_kwargs, describe_auth, protocol_of
+from ..config import Settings
+from .connection import check_security, client_kwargs, describe_auth, protocol_of
 
 log = logging.getLogger("wirestream.preflight")
 
@@ -160,7 +160,7 @@ async def preflight(settings: Settings, timeout: float = 30.0,
                     handshake_timeout: float = HANDSHAKE_TIMEOUT) -> KafkaInfo:
     """The first bootstrap address that accepts us (:class:`KafkaInfo`); :class:`PreflightError` otherwise.
 
-    Security settings are validated first (:class:`streams.kafka.KafkaSettingsError`).
+    Security settings are validated first (:class:`streams.kafka.connection.KafkaSettingsError`).
     """
     check_security(settings)
     kwargs = client_kwargs(settings)

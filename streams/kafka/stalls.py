@@ -9,7 +9,7 @@ remedy is the one Faust itself uses after a rebalance: seek back to the committe
 stages are idempotent, so a redelivered message is harmless).
 
 :func:`stalled_partitions` is the decision, a pure function of two snapshots taken some seconds
-apart; the consumer in :mod:`streams.app` takes the snapshots and seeks.
+apart; the consumer in :mod:`streams.runtime.app` takes the snapshots and seeks.
 """
 
 from __future__ import annotations

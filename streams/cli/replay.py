@@ -13,8 +13,8 @@ from typing import IO, Callable
 
 import orjson
 
-from .core.models import Rejection
-from .core.pipeline import Pipeline, Rejected, story_from_document
+from ..core.models import Rejection
+from ..core.pipeline import Pipeline, Rejected, story_from_document
 
 
 @dataclass(slots=True)

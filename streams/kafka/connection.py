@@ -22,7 +22,7 @@ import ssl
 from typing import Any
 
 from .broker import BrokerError, bootstrap_servers
-from .config import ENV_PREFIX, ConfigError, Settings
+from ..config import ENV_PREFIX, ConfigError, Settings
 
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512")

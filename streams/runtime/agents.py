@@ -15,13 +15,13 @@
   outputs are acknowledged by the broker before the state change is written, so a crash can
   only cause a redelivery with the same ``alert_id``, never a lost alert).
 
-* ``webhooks`` hands each alert to the :class:`~streams.delivery.WebhookDispatcher` (which
+* ``webhooks`` hands each alert to the :class:`~streams.runtime.delivery.WebhookDispatcher` (which
   never waits for HTTP: every endpoint has its own queue), so a slow or dead endpoint never
   holds up this agent, the others, or the pipeline.
 
 A message the core refuses goes to the dead-letter topic; an unexpected error in a stage is
 logged and dead-lettered too, and the agent goes on with the next message. Every stage counts
-stories in and out and times its core call (:class:`streams.metrics.Metrics`).
+stories in and out and times its core call (:class:`streams.runtime.metrics.Metrics`).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import traceback
 from time import perf_counter
 from typing import Any
 
-from .core.deadletter import dead_letter_record
-from .core.models import AssignedStory, EnrichedStory, Rejection
-from .core.pipeline import Rejected, decode_story, enrich
+from ..core.deadletter import dead_letter_record
+from ..core.models import AssignedStory, EnrichedStory, Rejection
+from ..core.pipeline import Rejected, decode_story, enrich
 from .metrics import Metrics
 
 log = logging.getLogger("wirestream.agents")

@@ -10,7 +10,7 @@ from typing import IO
 import click
 import orjson
 
-from .config import ConfigError, Settings
+from ..config import ConfigError, Settings
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -70,7 +70,7 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
     """Run the core offline over FILE.jsonl ('-' = stdin), in file order."""
     from tqdm import tqdm
 
-    from .core.pipeline import Pipeline
+    from ..core.pipeline import Pipeline
     from .replay import iter_lines, replay as run_replay
 
     settings = load_settings(shard_by=shard_by, event_window_days=window_days)
@@ -98,7 +98,7 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
 
 
 # --------------------------------------------------------------------------- streaming commands
-# (worker, ingest, demo: thin wrappers; the work is in streams.app, streams.ingest, streams.demo)
+# (worker, ingest, demo: thin wrappers; the work is in streams.runtime.app, streams.cli.ingest, streams.cli.demo)
 
 
 @main.command()
@@ -121,8 +121,8 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
 def worker(broker, store, web_port, web_host, web_bind, data_dir, topic_prefix, partitions, app_id, loglevel,
            connect_timeout) -> None:
     """Run a stream-processing worker (Faust) until Ctrl-C / SIGTERM."""
-    from .app import run_worker
-    from .broker import BrokerError
+    from ..runtime.app import run_worker
+    from ..kafka.broker import BrokerError
 
     settings = load_settings(broker=broker, store=store, web_port=web_port, web_host=web_host, web_bind=web_bind,
                              data_dir=data_dir, topic_prefix=topic_prefix, partitions=partitions,

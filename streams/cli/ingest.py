@@ -25,7 +25,7 @@ from typing import IO, Any, Callable, Iterable, Iterator
 
 import orjson
 
-from .config import Settings
+from ..config import Settings
 
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
 JSON_SUFFIXES = {".json"}
@@ -139,7 +139,7 @@ def _iter_file(path: Path, name: str) -> Iterator[tuple[str, Any]]:
 
 def prepare(sources: Iterable[tuple[str, Any]], *, max_bytes: int, validate: bool = True) -> Iterator[Item | Problem]:
     """Turn sources into sendable items, or problems with ``where`` and ``reason``."""
-    from .core.pipeline import Rejected, decode_story, story_from_document
+    from ..core.pipeline import Rejected, decode_story, story_from_document
 
     now = time.time()
     for where, src in sources:
@@ -192,7 +192,7 @@ async def send_items(settings: Settings, items: Iterable[Item | Problem], *,
     from aiokafka import AIOKafkaProducer
     from aiokafka.errors import KafkaError
 
-    from .broker import create_topics, kafka_client_kwargs
+    from ..kafka.broker import create_topics, kafka_client_kwargs
 
     summary = summary or Summary()
     await create_topics(settings, timeout=connect_timeout)
@@ -251,7 +251,7 @@ def run_ingest(settings: Settings, paths: list[str], *, progress: bool | None = 
     """The ``wirestream ingest`` command; returns the exit status."""
     from tqdm import tqdm
 
-    from .broker import BrokerError
+    from ..kafka.broker import BrokerError
 
     show = sys.stderr.isatty() if progress is None else progress
     summary = Summary()

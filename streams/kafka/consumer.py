@@ -20,7 +20,7 @@ every stage is idempotent) but, in a few races, it can also skip one or stall a 
   it for a transaction marker). :meth:`WirestreamConsumer._new_offset` commits past a head
   offset only when the fetches showed it is not in the log.
 * As a last resort, a background task rewinds a partition that stays stalled to its committed
-  offset (the decision is :func:`streams.stalls.stalled_partitions`).
+  offset (the decision is :func:`streams.kafka.stalls.stalled_partitions`).
 
 Short fetch waits (see :func:`transport_class`) make these races likelier; the two-worker
 integration test kills a worker mid-feed and checks that nothing is lost.

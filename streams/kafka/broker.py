@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterable
 
-from .config import Settings
+from ..config import Settings
 
 
 class BrokerError(RuntimeError):
@@ -57,8 +57,8 @@ def bootstrap_servers(url: str) -> str:
 
 
 def kafka_client_kwargs(settings: Settings) -> dict[str, Any]:
-    """Connection settings (security included) for plain aiokafka clients: see :mod:`streams.kafka`."""
-    from .kafka import client_kwargs
+    """Connection settings (security included) for plain aiokafka clients: see :mod:`streams.kafka.connection`."""
+    from .connection import client_kwargs
 
     return client_kwargs(settings)
 

@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .core.events import EventState
+from ..core.events import EventState
 
 log = logging.getLogger("wirestream.web")
 
@@ -137,7 +137,7 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
     """Add the API's views to ``app``; returns them by path."""
     from faust import web
 
-    from .metrics import CONTENT_TYPE
+    from ..runtime.metrics import CONTENT_TYPE
 
     events = wiring.events
     metrics = wiring.metrics

@@ -25,9 +25,9 @@ from typing import Any, Self
 
 import aiohttp
 
-from .config import Settings
-from .core import webhooks as wh
-from .core.webhooks import Decision, Endpoint, RetryPolicy, WebhookConfigError
+from ..config import Settings
+from ..core import webhooks as wh
+from ..core.webhooks import Decision, Endpoint, RetryPolicy, WebhookConfigError
 from .metrics import Metrics
 
 __all__ = ["WebhookDispatcher", "load_endpoints", "store_key"]

@@ -1,7 +1,7 @@
 """The app's Kafka topics as Faust topic objects.
 
 Names come from ``settings.topic(logical_name)`` (prefix ``wire.`` by default) and every topic
-has ``settings.partitions`` partitions; :func:`streams.broker.create_topics` creates them with
+has ``settings.partitions`` partitions; :func:`streams.kafka.broker.create_topics` creates them with
 the same counts before anything is produced. Keys are strings (raw bytes on the wire), values
 are JSON (orjson) except the input topic, whose values stay raw bytes so that the decode stage
 can tell "not UTF-8" from "not JSON" and dead-letter the original bytes.
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .config import Settings
+from ..config import Settings
 
-#: the JSON codec registered by :func:`streams.app.register_codecs`
+#: the JSON codec registered by :func:`streams.runtime.app.register_codecs`
 JSON_CODEC = "orjson"
 
 

@@ -2,9 +2,9 @@
 
     app = create_app(Settings.from_env())
 
-builds the app with its topics (:mod:`streams.topics`), its changelog-backed tables and the
-core's stages over them, registers the (thin) agents of :mod:`streams.agents`, the webhook
-dispatcher (:func:`wire_webhooks`) and the HTTP API (:mod:`streams.views`).
+builds the app with its topics (:mod:`streams.kafka.topics`), its changelog-backed tables and the
+core's stages over them, registers the (thin) agents of :mod:`streams.runtime.agents`, the webhook
+dispatcher (:func:`wire_webhooks`) and the HTTP API (:mod:`streams.web.views`).
 :func:`run_worker` is what ``wirestream worker`` runs.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 
 import orjson
 
-from .config import Settings
-from .topics import JSON_CODEC, Topics, declare_topics
+from ..config import Settings
+from ..kafka.topics import JSON_CODEC, Topics, declare_topics
 
 log = logging.getLogger("wirestream")
 
@@ -52,8 +52,8 @@ def register_codecs() -> None:
 
 
 def broker_credentials(settings: Settings) -> Any:
-    """Faust credentials for SASL / TLS from settings (``None`` for PLAINTEXT): see :mod:`streams.kafka`."""
-    from .kafka import faust_credentials
+    """Faust credentials for SASL / TLS from settings (``None`` for PLAINTEXT): see :mod:`streams.kafka.connection`."""
+    from ..kafka.connection import faust_credentials
 
     return faust_credentials(settings)
 
@@ -88,13 +88,13 @@ def _draining_flush(buffer: Any) -> Any:
 def _app_class(fetch_max_wait_ms: int) -> Any:
     import faust
 
-    from .consumer import transport_class
+    from ..kafka.consumer import transport_class
 
     transport = transport_class(fetch_max_wait_ms)
 
     class WirestreamApp(faust.App):
         """``faust.App`` whose producer flush is a real flush (see :func:`_draining_flush`)
-        and whose consumer is :mod:`streams.consumer`'s (fetch wait, rebalance fixes)."""
+        and whose consumer is :mod:`streams.kafka.consumer`'s (fetch wait, rebalance fixes)."""
 
         def _new_producer(self) -> Any:
             producer = super()._new_producer()
@@ -124,16 +124,16 @@ class Wiring:
     cluster_stage: Any
     event_stage: Any
     events_overlay: Any
-    metrics: Any = None  # streams.metrics.Metrics (one per app, own registry)
+    metrics: Any = None  # streams.runtime.metrics.Metrics (one per app, own registry)
     pending: Any = None  # Faust table: webhook deliveries not yet done (see wire_webhooks)
-    dispatcher: Any = None  # streams.delivery.WebhookDispatcher
+    dispatcher: Any = None  # streams.runtime.delivery.WebhookDispatcher
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
     """The Faust settings of every wirestream app (the benchmark ceiling app uses them too)."""
     # Room for the largest accepted story plus what stages add (sentences, state) and
     # for a dead letter of an over-limit message (which is truncated, see agents).
-    from .consumer import stream_class
+    from ..kafka.consumer import stream_class
 
     max_request = settings.max_request_bytes
     return dict(
@@ -174,7 +174,7 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
     """A configured Faust app with topics, tables and agents. ``overrides`` are Faust settings."""
     import faust
 
-    from .core.pipeline import ClusterStage, EventStage
+    from ..core.pipeline import ClusterStage, EventStage
     from .metrics import Metrics
     from .tables import JournaledState, WriteBehind
 
@@ -230,7 +230,7 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
     )
 
     from .agents import register_agents
-    from .views import register_views
+    from ..web.views import register_views
 
     register_agents(app, app.wirestream)
     register_views(app, app.wirestream)
@@ -353,13 +353,13 @@ def wire_webhooks(app: Any, settings: Settings, topics: Topics, metrics: Any) ->
 def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: float = 30.0) -> None:
     """Check the broker, create the topics, run a Faust worker until SIGINT/SIGTERM.
 
-    Raises :class:`streams.broker.BrokerError` (one line, no secret) when the security settings
-    cannot work, the broker is unreachable or it refuses the credentials (:mod:`streams.preflight`).
+    Raises :class:`streams.kafka.broker.BrokerError` (one line, no secret) when the security settings
+    cannot work, the broker is unreachable or it refuses the credentials (:mod:`streams.kafka.preflight`).
     """
     import faust
 
-    from .broker import create_topics
-    from .preflight import preflight
+    from ..kafka.broker import create_topics
+    from ..kafka.preflight import preflight
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)

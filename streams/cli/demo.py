@@ -25,7 +25,7 @@ from typing import IO, Any
 
 import orjson
 
-from .config import Settings
+from ..config import Settings
 
 FIRST_STORY_TIMEOUT = 90.0  # worker start (imports, group join) + first story
 STORY_TIMEOUT = 30.0
@@ -139,7 +139,7 @@ class Demo:
     async def run(self) -> None:
         from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-        from .broker import EmbeddedBroker, create_topics, free_port, spawn_group
+        from ..kafka.broker import EmbeddedBroker, create_topics, free_port, spawn_group
 
         stories = sample_lines(self.data_path)
         if not stories:
@@ -235,7 +235,7 @@ class Demo:
             raise DemoError(f"the worker exited with status {self.worker.returncode}; log: {self.worker_log}")
 
     def stop(self) -> None:
-        from .broker import stop_group
+        from ..kafka.broker import stop_group
 
         if self.worker is not None:
             stop_group(self.worker, timeout=15)
@@ -248,7 +248,7 @@ class Demo:
 def run_demo(settings: Settings, *, data_path: str | None = None, delay: float = 0.5,
              exit_when_done: bool = False, as_json: bool = False, out: IO[str] | None = None) -> int:
     """The ``wirestream demo`` command; returns the exit status. Ctrl-C stops cleanly."""
-    from .broker import BrokerError
+    from ..kafka.broker import BrokerError
 
     demo = Demo(settings, data_path=data_path, delay=delay, exit_when_done=exit_when_done,
                 as_json=as_json, out=out or sys.stdout)

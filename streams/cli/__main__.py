@@ -1,0 +1,5 @@
+"""``python -m streams.cli`` is ``wirestream``."""
+
+from .main import main
+
+main()

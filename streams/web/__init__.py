@@ -1,0 +1,1 @@
+"""What the worker serves on its web port: the JSON API."""
