@@ -18,6 +18,37 @@ class ConfigError(ValueError):
     """A setting has a value wirestream cannot use; the message says which and why."""
 
 
+# Seconds to wait after each failed webhook attempt: seconds, then minutes, then hours, in the
+# spirit of Standard Webhooks providers; 13 retries over about 25.8 h. The first minutes cover a
+# receiver restart or deploy (attempts at ~5 s, 15 s, 45 s, 1m45, 3m45 after the first), the
+# hours a day-long outage.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 36000)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_durations(name: str, raw: str) -> tuple[float, ...]:
+    """``"5s, 1m, 2h"`` (or plain seconds) -> seconds; ConfigError naming the variable."""
+    out = []
+    for item in (part.strip().lower() for part in raw.split(",")):
+        if not item:
+            continue
+        number, unit = item, "s"
+        for suffix in sorted(_DURATION_UNITS, key=len, reverse=True):
+            if item.endswith(suffix):
+                number, unit = item[: -len(suffix)], suffix
+                break
+        try:
+            value = float(number) * _DURATION_UNITS[unit]
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < float("inf"):
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {item!r} is not a duration "
+                              "(e.g. 30s, 5m, 2h, or plain seconds)")
+        out.append(value)
+    return tuple(out)
+
+
 def _as_int(name: str, raw: str) -> int:
     try:
         return int(raw)
@@ -81,10 +112,15 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_config: str | None = None
     webhook_timeout: float = 10.0
-    webhook_max_attempts: int = 8
-    webhook_backoff_base: float = 1.0  # seconds; full-jitter exponential backoff between attempts
-    webhook_backoff_max: float = 300.0  # cap of one backoff (and of an honoured Retry-After)
+    # Waits after each failed attempt (README "Retries"); WIRESTREAM_WEBHOOK_RETRY_SCHEDULE="5s,1m,1h"
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    webhook_max_attempts: int = 0  # 0: one attempt + one per schedule step (14 by default)
     webhook_concurrency: int = 2  # in-flight requests per endpoint
+    # Webhook URLs resolving to loopback, private, link-local or other non-global addresses are
+    # refused (a worker should not be made to POST into its own network) unless this is set.
+    webhook_allow_private: bool = False
+    # HTTP API: when set, every route but /livez and /health needs "Authorization: Bearer <token>".
+    api_token: str | None = field(default=None, repr=False)
 
     @property
     def max_request_bytes(self) -> int:
@@ -115,6 +151,8 @@ class Settings:
                 values[f.name] = _as_float(f.name, raw)
             elif isinstance(default, Path):
                 values[f.name] = Path(raw)
+            elif f.name == "webhook_retry_schedule":
+                values[f.name] = parse_durations(f.name, raw)
             elif isinstance(default, tuple):
                 values[f.name] = tuple(u.strip() for u in raw.split(",") if u.strip())
             else:
@@ -138,7 +176,13 @@ class Settings:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
-        if self.webhook_timeout <= 0 or self.webhook_backoff_base < 0 or self.webhook_backoff_max < 0:
-            raise ConfigError("webhook_timeout must be positive and webhook_backoff_* not negative")
-        if self.webhook_max_attempts < 1 or self.webhook_concurrency < 1:
-            raise ConfigError("webhook_max_attempts and webhook_concurrency must be at least 1")
+        if self.webhook_timeout <= 0:
+            raise ConfigError("webhook_timeout must be positive")
+        if not self.webhook_retry_schedule or any(not 0 <= s < float("inf") for s in self.webhook_retry_schedule):
+            raise ConfigError("webhook_retry_schedule must be one or more durations >= 0, e.g. 5s,1m,1h")
+        if self.webhook_max_attempts < 0 or self.webhook_concurrency < 1:
+            raise ConfigError("webhook_max_attempts must be >= 0 (0: from the retry schedule) and "
+                              "webhook_concurrency at least 1")
+        if self.api_token is not None and len(self.api_token) < 16:
+            raise ConfigError("WIRESTREAM_API_TOKEN must be at least 16 characters (e.g. "
+                              "python -c \"import secrets;print(secrets.token_urlsafe(32))\")")

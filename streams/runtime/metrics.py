@@ -55,6 +55,10 @@ class Metrics:
             buckets=WEBHOOK_BUCKETS, namespace=ns, registry=r)
         self.webhook_pending = Gauge("webhook_pending", "Webhook deliveries scheduled or in flight.",
                                      ["endpoint"], namespace=ns, registry=r)
+        self.webhook_oldest_pending = Gauge(
+            "webhook_oldest_pending_age_seconds",
+            "Seconds since the oldest pending webhook delivery's alert was first submitted (0: none).",
+            ["endpoint"], namespace=ns, registry=r)
 
     # helpers -------------------------------------------------------------------------------
     def story_in(self, stage: str, n: int = 1) -> None:
