@@ -106,6 +106,16 @@ def _app_class(fetch_max_wait_ms: int) -> Any:
         def _new_transport(self) -> Any:
             return transport(self.conf.broker_consumer, self)
 
+        def _new_web(self) -> Any:
+            # None of Faust's own pages: /router and /table/{name}/{key} dump raw state without
+            # authentication, and the index, /stats and /graph are not part of the API. (The
+            # settings in faust_options turn off those that have one; the index has none.)
+            from faust.web.base import BlueprintManager
+
+            web = super()._new_web()
+            web.blueprints = BlueprintManager([])
+            return web
+
     return WirestreamApp
 
 
@@ -134,6 +144,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     # Room for the largest accepted story plus what stages add (sentences, state) and
     # for a dead letter of an over-limit message (which is truncated, see agents).
     from ..kafka.consumer import stream_class
+    from ..web.views import api_middlewares
 
     max_request = settings.max_request_bytes
     return dict(
@@ -161,6 +172,14 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         broker_rebalance_timeout=settings.rebalance_timeout,
         broker_heartbeat_interval=1.0,
         Stream=stream_class(),
+        # The web port serves the documented API only (streams.web.views): no Faust pages, JSON
+        # 404 for anything else, and the bearer-token gate when WIRESTREAM_API_TOKEN is set.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
+        web_application_options={"middlewares": api_middlewares(settings.api_token)},
     )
 
 
