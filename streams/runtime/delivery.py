@@ -16,6 +16,7 @@ Store entries (key ``f"{endpoint_id}|{alert_id}"``) hold no secret::
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import random
 import socket
@@ -114,7 +115,7 @@ class PublicOnlyResolver(aiohttp.abc.AbstractResolver):
         allowed = [r for r in found if wh.address_kind(r["host"]) is None]
         if not allowed:
             kinds = sorted({str(wh.address_kind(r["host"])) for r in found})
-            raise OSError(f"{host} resolves only to non-public addresses ({', '.join(kinds)}); "
+            raise OSError(errno.EACCES, f"{host} resolves only to non-public addresses ({', '.join(kinds)}); "
                           "WIRESTREAM_WEBHOOK_ALLOW_PRIVATE=1 allows them")
         return allowed
 
