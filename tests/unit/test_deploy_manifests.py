@@ -54,7 +54,7 @@ TOPICS = {
 }
 COMPACTED = {"wire.events"}
 SETTINGS_ENV = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
-SECRET_SETTINGS = {"WIRESTREAM_SASL_PASSWORD", "WIRESTREAM_WEBHOOK_SECRET"}
+SECRET_SETTINGS = {"WIRESTREAM_SASL_PASSWORD", "WIRESTREAM_WEBHOOK_SECRET", "WIRESTREAM_API_TOKEN"}
 
 
 # --------------------------------------------------------------------------------------------
