@@ -138,6 +138,7 @@ class _Lane:
         self.scheduled: dict[str, float] = {}  # key -> when its alert was first submitted
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.early: set[str] = set()  # woken before their time by _catch_up
+        self.internal: dict[str, int] = {}  # key -> failures inside the dispatcher in a row
 
 
 class WebhookDispatcher:
@@ -379,6 +380,7 @@ class WebhookDispatcher:
 
     def _done(self, lane: _Lane, key: str) -> None:
         lane.scheduled.pop(key, None)
+        lane.internal.pop(key, None)
         self.metrics.webhook_pending.labels(endpoint=lane.endpoint.id).set(len(lane.scheduled))
 
     def _catch_up(self, lane: _Lane) -> None:
@@ -404,17 +406,41 @@ class WebhookDispatcher:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - never let one entry kill the lane, nor drop it
-                # A bug, or a store that failed to write: the entry is still in the store, so it
-                # is tried again after the first step of the schedule (never dropped).
-                delay = self.policy.next_delay(1, self.rand)
-                log.error("webhook delivery %s to %s failed internally (%s); trying again in %.1fs",
-                          key.partition("|")[2], lane.endpoint.display_url,
-                          wh.scrub(f"{type(exc).__name__}: {exc}", lane.endpoint.url), delay,
-                          exc_info=True)
-                if not self._closing:
-                    self._schedule(lane, key, delay)
+                await self._internal_failure(lane, key, exc)
             finally:
                 lane.busy.discard(me)
+
+    async def _internal_failure(self, lane: _Lane, key: str, exc: Exception) -> None:
+        """A failure inside the dispatcher (a bug, a store that could not write): the entry is
+        still in the store, so it is tried again on the retry schedule like a failed attempt,
+        and dead-lettered (``exhausted``) when the schedule is spent. Never dropped."""
+        failures = lane.internal[key] = lane.internal.get(key, 0) + 1
+        error = wh.scrub(f"{type(exc).__name__}: {exc}", lane.endpoint.url)
+        alert_id = key.partition("|")[2]
+        if failures < self.policy.attempts:
+            delay = self.policy.next_delay(failures, self.rand)
+            log.error("webhook delivery %s to %s failed internally (%s); trying again in %.1fs", alert_id,
+                      lane.endpoint.display_url, error, delay, exc_info=True)
+            if not self._closing:
+                self._schedule(lane, key, delay)
+            return
+        try:
+            entry = dict(self.store.get(key) or {})
+            if "alert" not in entry:  # nothing left to deliver or to dead-letter
+                self._done(lane, key)
+                return
+            entry["last_error"] = f"internal error: {error}"
+            record = wh.dead_letter_record(entry, reason="exhausted", now=self.clock())
+            if self.on_dead_letter is not None:
+                await self.on_dead_letter(record)
+            self.store.pop(key, None)
+            self.metrics.webhook_outcome(lane.endpoint.id, "dead_letter")
+            log.error("webhook delivery %s to %s dead-lettered after %d internal failures (%s)", alert_id,
+                      lane.endpoint.display_url, failures, error)
+        except Exception as again:  # noqa: BLE001 - kept in the store: resumed after the next restart
+            log.error("webhook delivery %s: cannot dead-letter it either (%s); kept for the next resume",
+                      alert_id, type(again).__name__, exc_info=True)
+        self._done(lane, key)
 
     async def _process(self, lane: _Lane, key: str) -> None:
         raw = self.store.get(key)

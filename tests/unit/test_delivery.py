@@ -484,6 +484,25 @@ async def test_an_exception_inside_the_dispatcher_is_a_retry_never_a_loss(server
     assert any("failed internally" in r.getMessage() and "trying again" in r.getMessage() for r in caplog.records)
 
 
+async def test_an_internal_failure_that_persists_is_dead_lettered_when_the_schedule_is_spent(server):
+    class NeverWrites(dict):
+        def __setitem__(self, key, value):
+            if value.get("attempts"):
+                raise RuntimeError("store unavailable")
+            super().__setitem__(key, value)
+
+    dead: list = []
+    server.scripts["x"] = [(503, {})] * 100
+    store = NeverWrites()
+    async with dispatcher(endpoints(server.url("x")), store=store, on_dead_letter=await _collect(dead)) as d:
+        d.submit(make_alert())
+        assert await d.wait_idle(5)
+    (record,) = dead
+    assert record["reason"] == "exhausted" and "internal error: RuntimeError: store unavailable" in record["last_error"]
+    schema_validator("webhook-dead-letter").validate(record)
+    assert dict(store) == {} and len(server.at("x")) == FAST.attempts
+
+
 # ---- where webhooks may go -------------------------------------------------------------------
 
 def test_non_global_ip_literals_refused_unless_allowed():
