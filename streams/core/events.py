@@ -88,6 +88,7 @@ class EventState:
         return {
             "headline": self.headline,
             "lang": self.lang,
+            "languages": sorted({s.lang for s in self.stories}),
             "story_count": len({s.uri for s in self.stories}),
             "sources": list(self.sources),
             "first_seen": format_time(self.first_seen),

@@ -4,6 +4,7 @@
     GET /events/{event_id}     one event's snapshot (schemas/event.schema.json); 404 if unknown
     GET /health                200 ready / 503 not ready, with the consumer lag
     GET /metrics               Prometheus text exposition
+    GET /, /alerts/stream      the newsroom page and its live feed (:mod:`streams.web.page`)
 
 The events table is partitioned by event id over the workers: ``/events/{id}`` is routed to the
 worker that holds the event (Faust routing, see ``register_views``), and ``/events`` asks every other worker for
@@ -207,8 +208,10 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
                     metrics.set_lag(topic, int(partition.rstrip("]")), value)
             return self.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
+    from .page import register_page
+
     return {"/events/{event_id}": EventView, "/events": EventsView, "/health": HealthView,
-            "/metrics": MetricsView}
+            "/metrics": MetricsView, **register_page(app, wiring)}
 
 
 def _peer_urls(app: Any, table: Any) -> list[str]:

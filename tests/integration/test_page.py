@@ -1,0 +1,218 @@
+"""The newsroom page on a real worker: its assets, its live feed (SSE) and, in Debian's Chromium
+driven by Playwright, the seeds' event with the millet alert, then a new version arriving live.
+
+The browser test skips where Chromium or Playwright is missing — except with ``CI=true``, where
+it fails instead. It saves a screenshot in its tmp_path (the README's picture, docs/newsroom.png,
+is made by docs/make_screenshot.py on the demo feed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import aiohttp
+import orjson
+import pytest
+
+from .kafkaio import Collector, key_version, produce, seed_lines, uri_of
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+FIRST = 90.0
+NEXT = 30.0
+LIVE_WITHIN = 5.0  # a new version shows on the open page within this many seconds
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+
+# The second seed again, as version 2 with one more sentence (new names and a new figure).
+ADDED = ("The two governments also agreed to open a rail freight route between Harbin and Vladivostok, "
+         "carrying 1.2 million tonnes of grain a year.")
+
+
+def seed_v2() -> bytes:
+    doc = orjson.loads(seed_lines()[1])
+    doc["version"] = 2
+    doc["versioncreated"] = "2023-05-24T14:30:00Z"
+    doc["body_text"] = doc["body_text"] + "\n\n" + ADDED
+    return orjson.dumps(doc)
+
+
+def base(worker) -> str:
+    return f"http://127.0.0.1:{worker.web_port}"
+
+
+async def wait_ready(http: aiohttp.ClientSession, worker, timeout: float = FIRST) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if not worker.alive:
+            pytest.fail(f"worker died while starting\n{worker.log_tail()}")
+        try:
+            async with http.get(f"{base(worker)}/health") as resp:
+                last = (resp.status, await resp.json())
+                if resp.status == 200 and last[1]["lag"]["partitions"]:
+                    return
+        except aiohttp.ClientError as exc:
+            last = repr(exc)
+        await asyncio.sleep(0.5)
+    pytest.fail(f"worker not serving after {timeout:.0f}s: {last}\n{worker.log_tail()}")
+
+
+async def feed(settings, out: Collector, lines: list[bytes], worker) -> None:
+    for line in lines:
+        await produce(settings, [(uri_of(line), line)])
+        await out.until(lambda c, kv=key_version(line): kv in c.clustered_keys(), NEXT,
+                        what=f"{key_version(line)} on stories.clustered", alive=lambda: worker.alive,
+                        logs=worker.log_tail)
+
+
+class SSE:
+    """A minimal Server-Sent Events reader over an aiohttp response."""
+
+    def __init__(self, resp: aiohttp.ClientResponse) -> None:
+        self.resp = resp
+        self.buffer = b""
+
+    async def next(self, timeout: float) -> tuple[str, dict]:
+        deadline = time.monotonic() + timeout
+        while b"\n\n" not in self.buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no feed message")
+            chunk = await asyncio.wait_for(self.resp.content.readany(), left)
+            if not chunk:
+                raise EOFError("feed closed")
+            self.buffer += chunk
+        frame, self.buffer = self.buffer.split(b"\n\n", 1)
+        name, data = "message", b""
+        for line in frame.split(b"\n"):
+            if line.startswith(b"event: "):
+                name = line[7:].decode()
+            elif line.startswith(b"data: "):
+                data = line[6:]
+        if not data:  # a comment or retry line alone
+            return await self.next(max(0.1, deadline - time.monotonic()))
+        return name, orjson.loads(data)
+
+
+async def test_page_assets_and_live_feed(settings, workers):
+    worker = workers(settings)
+    async with aiohttp.ClientSession() as http, Collector(settings) as out:
+        await wait_ready(http, worker)
+
+        # the page and its assets: public, typed, locked to the page's own origin
+        for path, kind in (("/", "text/html"), ("/static/app.js", "text/javascript"), ("/static/app.css", "text/css")):
+            async with http.get(f"{base(worker)}{path}") as resp:
+                assert resp.status == 200, path
+                assert resp.content_type == kind
+                assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+                assert len(await resp.read()) > 500
+        for path in ("/static/nope.js", "/static/..%2Fpage.py", "/static/index.html"):
+            async with http.get(f"{base(worker)}{path}") as resp:
+                assert resp.status == 404, path
+
+        # the live feed: "ready" first, then the alert and the event change the seeds cause
+        async with http.get(f"{base(worker)}/alerts/stream") as resp:
+            assert resp.status == 200 and resp.content_type == "text/event-stream"
+            sse = SSE(resp)
+            assert (await sse.next(15))[0] == "ready"
+            await feed(settings, out, seed_lines(), worker)
+            got: dict[str, list[dict]] = {"alert": [], "event": []}
+            deadline = time.monotonic() + NEXT
+            while not (got["alert"] and any(e["stories"] == 2 for e in got["event"])):
+                name, data = await sse.next(max(0.1, deadline - time.monotonic()))
+                got.setdefault(name, []).append(data)
+            await out.until(lambda c: c.alerts(), NEXT, what="the alert on the topic")
+            assert got["alert"] == out.alerts()  # the very alerts of wire.story-updates
+            event = [e for e in got["event"] if e["stories"] == 2][-1]
+            assert event["event_id"] == out.alerts()[0]["event_id"] and event["story_count"] == 2
+            assert event["alerts"] == 1 and event["languages"] == ["en"]
+            # what the feed says matches what the API serves for the list
+            async with http.get(f"{base(worker)}/events") as api:
+                listed = (await api.json())["events"]
+            item = {k: v for k, v in event.items() if k not in ("stories", "alerts")}
+            assert item in listed
+
+
+def _browser_or_skip():
+    """Playwright's async API, or skip (fail under CI) with the reason."""
+    reason = None
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} not found (Debian: apt-get install chromium; .ci/run does it)"
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        async_playwright = None
+        reason = reason or "the playwright package is not installed (pip install -e '.[test]')"
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true but the browser test cannot run: {reason}", pytrace=False)
+        pytest.skip(reason)
+    return async_playwright
+
+
+async def test_page_in_chromium_shows_the_event_and_a_new_version_live(settings, workers, tmp_path):
+    async_playwright = _browser_or_skip()
+    worker = workers(settings)
+    async with aiohttp.ClientSession() as http, Collector(settings) as out:
+        await wait_ready(http, worker)
+        await feed(settings, out, seed_lines(), worker)
+        await out.until(lambda c: c.alerts(), NEXT, what="the millet alert")
+        event_id = out.alerts()[0]["event_id"]
+
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = await browser.new_page(viewport={"width": 1440, "height": 1100})
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(str(exc)))
+                await page.goto(f"{base(worker)}/")
+                await page.wait_for_selector("#status[data-state='live']", timeout=15_000)
+
+                # one event, two stories, in the list; keyboard opens it
+                links = page.locator("#events .event-link")
+                await links.first.wait_for(timeout=10_000)
+                assert await links.count() == 1
+                assert "2 stories" in await links.first.inner_text()
+                assert await links.first.get_attribute("data-event-id") == event_id
+                await links.first.focus()
+                await page.keyboard.press("Enter")
+                await page.wait_for_selector("#event-headline")
+                assert await page.locator(".timeline > li").count() == 2
+                alerts = page.locator(".alerts > li")
+                assert await alerts.count() == 1
+                marks = [m.strip().lower() for m in await alerts.first.locator("mark").all_inner_texts()]
+                assert "millet" in marks
+                millet = alerts.first.locator(".fact-text", has_text="millet")
+                assert await millet.count() == 1 and "agreements" in await millet.inner_text()
+                # the fact's first reporter is the second seed
+                row = page.locator("table.facts tr", has_text="millet")
+                assert "urn:seed:003 v1" in await row.inner_text()
+
+                # a new version arrives: on the open page within LIVE_WITHIN seconds, no reload
+                await page.evaluate("window.__sameDocument = true")
+                line = seed_v2()
+                await produce(settings, [(uri_of(line), line)])
+                sent = time.monotonic()
+                await page.wait_for_function(
+                    "() => document.querySelectorAll('.timeline > li').length === 3"
+                    " && [...document.querySelectorAll('.alerts mark')].some(m => m.textContent === 'Vladivostok')",
+                    timeout=LIVE_WITHIN * 1000)
+                shown_after = time.monotonic() - sent
+                assert await page.evaluate("window.__sameDocument === true"), "the page was reloaded"
+                assert await page.locator(".alerts > li").count() == 2
+                newest = page.locator(".alerts > li").first  # newest first
+                assert "new version · v2" in (await newest.inner_text()).lower()
+                assert await page.locator("#new-marker").is_visible()
+                assert int(await page.locator("#new-count").inner_text()) >= 1
+                assert not errors, errors
+
+                shot = tmp_path / "newsroom.png"
+                await page.screenshot(path=str(shot))
+                print(f"new version on the page {shown_after:.2f}s after it was produced; screenshot {shot}")
+            finally:
+                await browser.close()
