@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from pathlib import Path
 
@@ -137,6 +138,16 @@ async def test_page_assets_and_live_feed(settings, workers):
             item = {k: v for k, v in event.items() if k not in ("stories", "alerts")}
             assert item in listed
 
+            # the worker stops promptly with a page still connected, and ends its stream
+            began = time.monotonic()
+            status = await asyncio.to_thread(worker.stop)
+            took = time.monotonic() - began
+            assert status is not None and status >= 0 and took < 15, (status, took, worker.log_tail())
+            print(f"worker stopped in {took:.2f}s with a live page connected (status {status})")
+            with pytest.raises((EOFError, aiohttp.ClientError)):
+                while True:
+                    await sse.next(5)
+
 
 def _browser_or_skip():
     """Playwright's async API, or skip (fail under CI) with the reason."""
@@ -170,8 +181,31 @@ async def test_page_in_chromium_shows_the_event_and_a_new_version_live(settings,
                 page = await browser.new_page(viewport={"width": 1440, "height": 1100})
                 errors: list[str] = []
                 page.on("pageerror", lambda exc: errors.append(str(exc)))
+                # A worker with an API token (WIRESTREAM_API_TOKEN) answers 401 without it: played
+                # here by the browser's router, so the test runs whether or not the worker has one.
+                # The page must ask for the token, keep it for the tab and send it.
+                sent_tokens: list[str | None] = []
+
+                async def token_gate(route):
+                    auth = route.request.headers.get("authorization")
+                    sent_tokens.append(auth)
+                    if auth == "Bearer s3cret-token":
+                        await route.continue_()
+                    else:
+                        await route.fulfill(status=401, content_type="application/json",
+                                            body=b'{"error": "unauthorized"}')
+
+                await page.route(re.compile(r"/events(/|\?|$)"), token_gate)
                 await page.goto(f"{base(worker)}/")
+                dialog = page.locator("#token-dialog")
+                await dialog.wait_for(state="visible", timeout=15_000)
+                await page.get_by_role("textbox", name="API token").fill("s3cret-token")
+                await page.keyboard.press("Enter")
                 await page.wait_for_selector("#status[data-state='live']", timeout=15_000)
+                await page.locator("#events .event-link").first.wait_for(timeout=10_000)
+                assert not await dialog.is_visible()
+                assert await page.evaluate("sessionStorage.getItem('wirestream.apiToken')") == "s3cret-token"
+                assert sent_tokens[0] is None and sent_tokens[-1] == "Bearer s3cret-token"
 
                 # one event, two stories, in the list; keyboard opens it
                 links = page.locator("#events .event-link")
@@ -216,3 +250,47 @@ async def test_page_in_chromium_shows_the_event_and_a_new_version_live(settings,
                 print(f"new version on the page {shown_after:.2f}s after it was produced; screenshot {shot}")
             finally:
                 await browser.close()
+
+
+async def test_every_workers_feed_carries_every_workers_alerts(settings, workers):
+    """Two workers share the partitions; the page on either one hears every alert, including those
+    of events the other one holds, and lists every event (the API gathers them)."""
+    from .kafkaio import bundled_samples
+    from .test_api import wait_until_serving
+
+    pair = [workers(settings), workers(settings)]
+    async with aiohttp.ClientSession() as http, Collector(settings) as out:
+        await wait_until_serving(http, pair, FIRST)
+        streams = [await http.get(f"{base(w)}/alerts/stream") for w in pair]
+        try:
+            feeds = [SSE(resp) for resp in streams]
+            for sse in feeds:
+                assert (await sse.next(15))[0] == "ready"
+            lines = bundled_samples()
+            for line in lines:
+                await produce(settings, [(uri_of(line), line)])
+            await out.until(lambda c: c.clustered_keys() >= {key_version(ln) for ln in lines}, FIRST,
+                            what="every sample clustered")
+            await out.until(lambda c: len(c.alerts()) >= 4, NEXT, what="the samples' alerts")
+            expected = {a["alert_id"] for a in out.alerts()}
+            for sse in feeds:
+                heard: set[str] = set()
+                deadline = time.monotonic() + NEXT
+                while heard != expected:
+                    name, data = await sse.next(max(0.1, deadline - time.monotonic()))
+                    if name == "alert":
+                        heard.add(data["alert_id"])
+            # who holds what: each worker's own events, and every event on either worker's list
+            own = []
+            for w in pair:
+                async with http.get(f"{base(w)}/events", params={"scope": "local", "limit": "100"}) as resp:
+                    own.append({e["event_id"] for e in (await resp.json())["events"]})
+            # the samples' events fall in 3 of the 4 partitions of wire.assigned (0, 2, 3), so each
+            # worker holds some, and each feed carried alerts of events the other worker holds
+            assert own[0] and own[1], "both workers hold events"
+            for w in pair:
+                async with http.get(f"{base(w)}/events", params={"limit": "100"}) as resp:
+                    assert {e["event_id"] for e in (await resp.json())["events"]} == own[0] | own[1]
+        finally:
+            for resp in streams:
+                resp.close()
