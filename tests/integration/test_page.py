@@ -149,6 +149,48 @@ async def test_page_assets_and_live_feed(settings, workers):
                     await sse.next(5)
 
 
+def _browser_available() -> bool:
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        return False
+    return Path(CHROMIUM).exists()
+
+
+async def _check_list_in_browser(url: str, event_ids: set[str]) -> None:
+    """Every worker's events on one worker's page; the filters, the search and the arrow keys."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = await browser.new_page()
+            await page.goto(url)
+            links = page.locator("#events .event-link")
+            await page.wait_for_function(f"() => document.querySelectorAll('#events .event-link').length === {len(event_ids)}",
+                                         timeout=15_000)
+            assert {await link.get_attribute("data-event-id") for link in await links.all()} == event_ids
+
+            async def shown() -> list[str]:
+                return [t.split("\n")[0] for t in await links.all_inner_texts()]
+
+            await page.get_by_label("Language").select_option("es")
+            assert await shown() == ["Una huelga de controladores aéreos en Francia obliga a cancelar cientos de vuelos"]
+            await page.get_by_label("Language").select_option("")
+            await page.get_by_label("Source").select_option("EuroBiz Daily")
+            assert await shown() == ["Volta Motors recalls 48,000 e-scooters over battery fire risk"]
+            await page.get_by_label("Source").select_option("")
+            await page.get_by_label("Search").fill("storm elin")
+            assert len(await shown()) == 2 and all("Storm Elin" in t for t in await shown())
+            await page.get_by_label("Search").fill("")
+            await links.first.focus()
+            await page.keyboard.press("ArrowDown")
+            second = await links.nth(1).get_attribute("data-event-id")
+            assert await page.evaluate("document.activeElement.dataset.eventId") == second
+        finally:
+            await browser.close()
+
+
 def _browser_or_skip():
     """Playwright's async API, or skip (fail under CI) with the reason."""
     reason = None
@@ -291,6 +333,8 @@ async def test_every_workers_feed_carries_every_workers_alerts(settings, workers
             for w in pair:
                 async with http.get(f"{base(w)}/events", params={"limit": "100"}) as resp:
                     assert {e["event_id"] for e in (await resp.json())["events"]} == own[0] | own[1]
+            if _browser_available():
+                await _check_list_in_browser(f"{base(pair[1])}/", own[0] | own[1])
         finally:
             for resp in streams:
                 resp.close()

@@ -545,6 +545,7 @@
     const id = match ? decodeURIComponent(match[1]) : null;
     if (id === state.selected) return;
     state.selected = id;
+    if (id) state.unseen.delete(id); // looked at now
     state.snapshot = null;
     state.freshStories.clear();
     renderList();
@@ -556,12 +557,24 @@
     }
   }
 
+  /* Up/Down (and Home/End) move between events in the list; Tab leaves it. */
+  function listKeys(ev) {
+    const links = [...$("events").querySelectorAll("a.event-link")];
+    const at = links.indexOf(document.activeElement);
+    if (at < 0 || !links.length) return;
+    const to = { ArrowDown: at + 1, ArrowUp: at - 1, Home: 0, End: links.length - 1 }[ev.key];
+    if (to === undefined) return;
+    ev.preventDefault();
+    links[Math.max(0, Math.min(links.length - 1, to))].focus();
+  }
+
   /* ------------------------------------------------------------------ start */
 
   function start() {
     for (const id of ["filter-text", "filter-lang", "filter-source"]) $(id).addEventListener("input", renderList);
     $("filters").addEventListener("submit", (ev) => ev.preventDefault());
     $("new-marker").addEventListener("click", clearNew);
+    $("events").addEventListener("keydown", listKeys);
     $("token-dialog").addEventListener("cancel", (ev) => ev.preventDefault());
     window.addEventListener("hashchange", route);
     renderLatest();
