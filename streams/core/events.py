@@ -137,8 +137,9 @@ def _public_fact(fact: dict[str, Any], fmt: Any) -> dict[str, Any]:
         out["version"] = fact["version"]
     if "alert_id" in fact:
         out["alert_id"] = fact["alert_id"]
-        for key in ("terms", "names", "numbers"):
-            out[key] = list(fact.get(key, ()))
+        for key in ("terms", "names", "numbers"):  # each only when not empty (a big event has thousands)
+            if key in fact:
+                out[key] = fact[key]  # shared, not copied: a known fact never changes
     return out
 
 
@@ -182,8 +183,10 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
     for fact, new in zip(result.facts_to_add, result.new_facts, strict=True):
         record = {**fact, "uri": story.uri, "source": story.source, "time": when, "version": story.version}
         if alert_id is not None:
-            record.update(alert_id=alert_id, terms=list(new.terms), names=list(new.names),
-                          numbers=list(new.numbers))
+            record["alert_id"] = alert_id
+            for key, values in (("terms", new.terms), ("names", new.names), ("numbers", new.numbers)):
+                if values:
+                    record[key] = list(values)
         state.facts.append(record)
 
     state.stories.append(ref)

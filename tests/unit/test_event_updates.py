@@ -52,7 +52,7 @@ def test_snapshot_updates_and_facts_restate_every_alert(feed):
             assert (update["kind"], update["uri"], update["version"], update["source"], update["created_at"]) == (
                 alert["kind"], alert["story"]["uri"], alert["story"]["version"], alert["story"]["source"],
                 alert["created_at"])
-            facts = [{k: f[k] for k in ("text", "terms", "names", "numbers")}
+            facts = [{k: f.get(k, []) for k in ("text", "terms", "names", "numbers")}
                      for f in snapshot["facts"] if f.get("alert_id") == alert["alert_id"]]
             assert facts == [{k: f[k] for k in ("text", "terms", "names", "numbers")} for f in alert["new_facts"]]
         # facts without an alert are the first story's only
