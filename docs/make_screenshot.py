@@ -1,7 +1,7 @@
 """Make docs/newsroom.png: ``wirestream demo`` (embedded broker, one worker, the bundled sample
 feed), then Debian's Chromium, headless, on the page it prints, with one event open.
 
-    python docs/make_screenshot.py [--event "Volta"] [--out docs/newsroom.png]
+    python docs/make_screenshot.py [--event Volta] [--out docs/newsroom.png]
 
 Needs /usr/bin/chromium (``apt-get install chromium``) and the ``playwright`` package (test extra).
 """
@@ -25,7 +25,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--event", default="China", help="open the event whose headline contains this")
+    parser.add_argument("--event", default="Volta", help="open the event whose headline contains this ('' = home)")
     parser.add_argument("--out", default=str(ROOT / "docs" / "newsroom.png"))
     parser.add_argument("--width", type=int, default=1440)
     parser.add_argument("--height", type=int, default=1000)
@@ -52,8 +52,11 @@ def main() -> int:
             page = browser.new_page(viewport={"width": args.width, "height": args.height})
             page.goto(url)
             page.wait_for_selector("#status[data-state='live']", timeout=15_000)
-            page.locator("#events .event-link", has_text=args.event).first.click()
-            page.wait_for_selector("#event-headline")
+            if args.event:
+                page.locator("#events .event-link", has_text=args.event).first.click()
+                page.wait_for_selector("#event-headline")
+            else:  # the home view: the latest story updates
+                page.wait_for_selector("#latest-alerts li.alert")
             page.wait_for_timeout(1500)  # fonts and the arrival highlight settle
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=args.out)

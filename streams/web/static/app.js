@@ -20,7 +20,7 @@
     unseen: new Set(),     // event ids with activity since the "n new" marker was last cleared
     newCount: 0,           // alerts + new events since then
     seenAlerts: new Set(), // alert ids counted already (a redelivered alert counts once)
-    latest: [],            // alerts received while the page is open, newest first
+    latest: [],            // recent alerts (the newest events' and those received live), newest first
     freshStories: new Set(), // "uri@version" that arrived while the open event was shown
     streamOk: false,
     loaded: false,         // the list was loaded once (later loads count new events)
@@ -414,22 +414,50 @@
 
   /* ------------------------------------------------------------------ home: latest alerts */
 
+  const LATEST_EVENTS = 8; // the home page shows the updates of the most recently active events
+
+  function addLatest(alerts) {
+    const known = new Set(state.latest.map((a) => a.alert_id));
+    for (const a of alerts) if (!known.has(a.alert_id)) { state.latest.push(a); known.add(a.alert_id); }
+    state.latest.sort((a, b) => (b.created_at || "").localeCompare(a.created_at || ""));
+    state.latest.length = Math.min(state.latest.length, 100);
+    renderLatest();
+  }
+
+  /* The alerts an event snapshot holds, in the shape of wire.story-updates alerts. */
+  function alertsOf(snap) {
+    return (snap.updates || []).map((u) => ({
+      alert_id: u.alert_id, kind: u.kind, event_id: snap.event_id, created_at: u.created_at,
+      story: { uri: u.uri, version: u.version, headline: u.headline, source: u.source, lang: u.lang },
+      new_facts: snap.facts.filter((f) => f.alert_id === u.alert_id),
+      event: { headline: snap.headline },
+    }));
+  }
+
+  async function loadLatest() {
+    const recent = [...state.events.values()].sort(byActivity).slice(0, LATEST_EVENTS);
+    const snaps = await Promise.all(recent.map((e) => api(`/events/${encodeURIComponent(e.event_id)}`).catch(() => null)));
+    addLatest(snaps.filter(Boolean).flatMap(alertsOf));
+  }
+
   function renderLatest() {
     const list = $("latest-alerts");
     if (!state.latest.length) {
-      list.replaceChildren(h("li", { class: "empty" }, "Nothing yet since this page was opened."));
+      list.replaceChildren(h("li", { class: "empty" }, "No story updates yet. They appear here as they arrive."));
       return;
     }
     list.replaceChildren(...state.latest.slice(0, 50).map((a) => {
       const story = a.story || {};
-      const terms = (a.new_facts || []).flatMap((f) => [...(f.names || []), ...(f.numbers || []), ...(f.terms || [])]);
-      return h("li", { class: "alert" },
+      return h("li", { class: `alert${a.live ? " fresh" : ""}` },
         h("p", { class: "alert-head" },
           h("span", { class: `badge kind-${a.kind}` }, a.kind === "new_version" ? `new version · v${story.version}` : "new story"),
+          a.live ? h("span", { class: "badge badge-new" }, "new") : null,
           h("strong", {}, story.source || "unknown source"), " ", langTag(story.lang), " · ", timeEl(a.created_at)),
         h("p", { class: "alert-story" },
           h("a", { href: `#/event/${encodeURIComponent(a.event_id)}` }, (a.event && a.event.headline) || a.event_id)),
-        h("ul", { class: "new-facts" }, (a.new_facts || []).map((f) => h("li", {}, h("p", { class: "fact-text" }, highlighted(f.text, terms))))));
+        h("p", { class: "story-meta" }, "Story: ", headlineOf(story.headline), " ", h("span", { class: "uri" }, `${story.uri} v${story.version}`)),
+        h("ul", { class: "new-facts" }, (a.new_facts || []).map((f) => h("li", {},
+          h("p", { class: "fact-text" }, highlighted(f.text, [...(f.names || []), ...(f.numbers || []), ...(f.terms || [])]))))));
     }));
   }
 
@@ -455,7 +483,7 @@
       state.seenAlerts.add(data.alert_id);
       bumpNew(1);
       state.unseen.add(data.event_id);
-      state.latest.unshift(data);
+      addLatest([{ ...data, live: true }]);
       renderLatest();
       renderList();
     } else if (name === "reset") {
@@ -533,6 +561,7 @@
         renderList();
       }
       if (state.selected) await loadEvent(state.selected);
+      else await loadLatest();
     } catch (err) {
       if (!state.streamOk) setStatus("offline", `Cannot reach the API: ${err.message}`);
     }
@@ -554,6 +583,7 @@
     } else {
       renderEvent();
       document.title = "Newsroom · wirestream";
+      if (state.loaded) loadLatest().catch(() => {});
     }
   }
 
