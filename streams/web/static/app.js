@@ -25,6 +25,7 @@
     streamOk: false,
     loaded: false,         // the list was loaded once (later loads count new events)
     pollTimer: null,
+    retryTimer: null,
   };
 
   const $ = (id) => document.getElementById(id);
@@ -562,8 +563,13 @@
       }
       if (state.selected) await loadEvent(state.selected);
       else await loadLatest();
+      if (state.streamOk) setStatus("live", "Live");
     } catch (err) {
-      if (!state.streamOk) setStatus("offline", `Cannot reach the API: ${err.message}`);
+      // e.g. 503 while the worker is still starting: say so, and try again soon
+      setStatus("offline", `The API answered: ${err.message}; retrying`);
+      if (state.streamOk && !state.retryTimer) {
+        state.retryTimer = setTimeout(() => { state.retryTimer = null; refreshAll(); }, 2000);
+      }
     }
   }
 
