@@ -4,7 +4,7 @@ Runs Tansu (in memory) and one ``wirestream worker`` as child processes (each in
 process group, stopped in order on Ctrl-C / SIGTERM, and killed by the kernel if this process
 dies), feeds the sample stories one at a time — each waits until the worker has placed it in an
 event, so the feed order is the processing order — and prints every story-update alert as a
-readable block.
+readable block. The worker serves the newsroom page (its URL is printed) until the demo stops.
 """
 
 from __future__ import annotations
@@ -110,6 +110,14 @@ def _worker_argv(settings: Settings, loglevel: str = "warning") -> list[str]:
     ]
 
 
+def page_url(settings: Settings) -> str:
+    """Where the worker serves the newsroom page."""
+    host = settings.web_host
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{settings.web_port}/"
+
+
 def _tail(path: Path, lines: int = 12) -> str:
     with contextlib.suppress(OSError):
         text = path.read_text("utf-8", "replace").splitlines()
@@ -130,6 +138,7 @@ class Demo:
         self.broker: Any = None
         self.worker: subprocess.Popen | None = None
         self.worker_log = self.workdir / "worker.log"
+        self.page_url = ""
         self.alerts = 0
         self.dead = 0
 
@@ -152,7 +161,9 @@ class Demo:
             web_port=free_port(self.base.web_host), app_id="wirestream-demo",
         )
         await create_topics(settings)
+        self.page_url = page_url(settings)
         self.say(f"broker {self.broker.bootstrap} · starting a worker (log: {self.worker_log})…")
+        self.say(f"newsroom page: {self.page_url}  (live events and story updates in the browser)")
         log = open(self.worker_log, "wb")
         try:
             self.worker = spawn_group(_worker_argv(settings), stdout=log, stderr=subprocess.STDOUT)
@@ -228,7 +239,7 @@ class Demo:
                  f"→ {placed.get('event_id')} ({tag})")
 
     async def wait_forever(self) -> None:
-        self.say("the worker keeps running — Ctrl-C to stop")
+        self.say(f"the worker keeps running — newsroom page: {self.page_url} — Ctrl-C to stop")
         while self.worker is not None and self.worker.poll() is None:
             await asyncio.sleep(0.5)
         if self.worker is not None:

@@ -34,6 +34,9 @@ class EventState:
     sources: list[str] = field(default_factory=list)
     facts: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    # one entry per alert, oldest first: its id, kind and story (the alert's new facts are the
+    # facts whose "alert_id" is its id); what a reader of the event needs without the alerts topic
+    updates: list[dict[str, Any]] = field(default_factory=list)
 
     def has(self, uri: str, version: int, text_hash: str) -> bool:
         return any(s.uri == uri and s.version == version and s.text_hash == text_hash for s in self.stories)
@@ -53,6 +56,7 @@ class EventState:
             "sources": list(self.sources),
             "facts": self.facts,
             "alerts": list(self.alerts),
+            "updates": list(self.updates),
         }
 
     def copy(self) -> EventState:
@@ -62,7 +66,7 @@ class EventState:
         changed once in a state), so a deep copy would only cost time.
         """
         return EventState(self.event_id, self.shard, self.headline, self.lang, self.first_seen, self.last_update,
-                          list(self.stories), list(self.sources), list(self.facts), list(self.alerts))
+                          list(self.stories), list(self.sources), list(self.facts), list(self.alerts), list(self.updates))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventState:
@@ -77,12 +81,14 @@ class EventState:
             sources=list(data["sources"]),
             facts=list(data["facts"]),
             alerts=list(data["alerts"]),
+            updates=list(data.get("updates", ())),  # absent in states written before it existed
         )
 
     def summary(self) -> dict[str, Any]:
         return {
             "headline": self.headline,
             "lang": self.lang,
+            "languages": sorted({s.lang for s in self.stories}),
             "story_count": len({s.uri for s in self.stories}),
             "sources": list(self.sources),
             "first_seen": format_time(self.first_seen),
@@ -110,14 +116,31 @@ class EventState:
                  "lang": s.lang, "time": fmt(s.time)}
                 for s in self.stories
             ],
-            "facts": [
-                # a known fact's public fields (the rest of it is novelty's private index data)
-                {"text": f.get("text"), "uri": f.get("uri"), "source": f.get("source"),
-                 "first_seen": fmt(f.get("time", 0.0))}
-                for f in self.facts
-            ],
+            "facts": [_public_fact(f, fmt) for f in self.facts],
             "alerts": list(self.alerts),
+            "updates": [
+                {"alert_id": u["alert_id"], "kind": u["kind"], "uri": u["uri"], "version": u["version"],
+                 "headline": u.get("headline", ""), "source": u.get("source"), "lang": u.get("lang", "und"),
+                 "created_at": fmt(u.get("time", 0.0))}
+                for u in self.updates
+            ],
         }
+
+
+def _public_fact(fact: dict[str, Any], fmt: Any) -> dict[str, Any]:
+    """A known fact's public fields (the rest of it, "k" and "f", is novelty's private index data):
+    the story that first reported it and, when that story raised an alert, the alert and the
+    terms that made the fact new then."""
+    out = {"text": fact.get("text"), "uri": fact.get("uri"), "source": fact.get("source"),
+           "first_seen": fmt(fact.get("time", 0.0))}
+    if "version" in fact:
+        out["version"] = fact["version"]
+    if "alert_id" in fact:
+        out["alert_id"] = fact["alert_id"]
+        for key in ("terms", "names", "numbers"):  # each only when not empty (a big event has thousands)
+            if key in fact:
+                out[key] = fact[key]  # shared, not copied: a known fact never changes
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,8 +177,17 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
     same_lang = all(ref.lang == enriched.lang for ref in state.stories)
     result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline,
                             known_lang=enriched.lang if same_lang else None)
-    for fact in result.facts_to_add:
-        state.facts.append({**fact, "uri": story.uri, "source": story.source, "time": when})
+    alert_id = (None if is_first or not result.new_facts
+                else alert_id_for(state.event_id, story.uri, story.version, enriched.text_hash))
+    # facts_to_add and new_facts are the same sentences, in the same order
+    for fact, new in zip(result.facts_to_add, result.new_facts, strict=True):
+        record = {**fact, "uri": story.uri, "source": story.source, "time": when, "version": story.version}
+        if alert_id is not None:
+            record["alert_id"] = alert_id
+            for key, values in (("terms", new.terms), ("names", new.names), ("numbers", new.numbers)):
+                if values:
+                    record[key] = list(values)
+        state.facts.append(record)
 
     state.stories.append(ref)
     if story.source and story.source not in state.sources:
@@ -165,11 +197,13 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
     if not state.headline and enriched.headline:
         state.headline = enriched.headline
 
-    if is_first or not result.new_facts:
+    if alert_id is None:
         return StoryApplied(state, False, (), None)
 
-    alert_id = alert_id_for(state.event_id, story.uri, story.version, enriched.text_hash)
     state.alerts.append(alert_id)
+    state.updates.append({"alert_id": alert_id, "kind": kind, "uri": story.uri, "version": story.version,
+                          "headline": enriched.headline, "source": story.source, "lang": enriched.lang,
+                          "time": when})
     alert = {
         "alert_id": alert_id,
         "type": "story_update",

@@ -49,7 +49,8 @@ EDIT_OVERLAP = 0.7  # a sentence sharing this much with a known fact (smaller se
 
 @dataclass(frozen=True, slots=True)
 class NoveltyResult:
-    """The story's new facts, and the known-fact records to append to the event."""
+    """The story's new facts, and the known-fact records to append to the event: the same
+    sentences, in the same order (``facts_to_add[i]`` records ``new_facts[i]``)."""
 
     new_facts: list[NewFact] = field(default_factory=list)
     facts_to_add: list[dict[str, Any]] = field(default_factory=list)

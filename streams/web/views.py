@@ -4,6 +4,7 @@
     GET /events/{event_id}     one event's snapshot (schemas/event.schema.json); 404 if unknown
     GET /health                200 ready / 503 not ready, with the consumer lag and webhook backlog
     GET /metrics               Prometheus text exposition
+    GET /, /alerts/stream      the newsroom page and its live feed (:mod:`streams.web.page`)
 
 Nothing else answers: Faust's own pages (``/router``, ``/table/...``, ``/stats``, ``/graph``,
 the index) are switched off (:func:`streams.runtime.app.faust_options`) and any other path gets
@@ -41,6 +42,14 @@ _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
 OPEN_PATHS = frozenset({"/livez", "/health"})  # probes: no token needed, no secret served
+# The newsroom page and its assets hold no data (the page asks for the token when the API answers 401).
+PAGE_PATHS = frozenset({"/"})
+PAGE_PREFIX = "/static/"
+
+
+def is_public(path: str) -> bool:
+    """Paths served without the token: the probes and the page's static files."""
+    return path in OPEN_PATHS or path in PAGE_PATHS or path.startswith(PAGE_PREFIX)
 
 
 class BadRequest(ValueError):
@@ -73,7 +82,7 @@ def api_middlewares(token: str | None) -> list[Any]:
 
     @aioweb.middleware
     async def gate(request: Any, handler: Any) -> Any:
-        if request.method == "OPTIONS" or request.path in OPEN_PATHS or bearer_ok(request, token):
+        if request.method == "OPTIONS" or is_public(request.path) or bearer_ok(request, token):
             return await handler(request)
         return json_error(401, "missing or wrong bearer token (Authorization: Bearer <WIRESTREAM_API_TOKEN>)",
                           {"WWW-Authenticate": 'Bearer realm="wirestream"'})
@@ -266,8 +275,10 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
                 wiring.dispatcher.refresh_metrics()
             return self.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
+    from .page import register_page
+
     return {"/events/{event_id}": EventView, "/events": EventsView, "/health": HealthView,
-            "/metrics": MetricsView}
+            "/metrics": MetricsView, **register_page(app, wiring)}
 
 
 def _peer_urls(app: Any, table: Any) -> list[str]:

@@ -40,7 +40,7 @@ async def site():
         return web.json_response({"ok": request.path})
 
     app = web.Application(middlewares=api_middlewares(TOKEN))
-    for path in ("/events", "/health", "/livez", "/metrics"):
+    for path in ("/events", "/health", "/livez", "/metrics", "/", "/static/page.js", "/alerts/stream"):
         app.router.add_get(path, ok)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -54,10 +54,10 @@ async def test_token_gate_probes_open_and_json_errors(site):
     assert OPEN_PATHS == {"/health", "/livez"}
     async with aiohttp.ClientSession() as anon, aiohttp.ClientSession(
             headers={"Authorization": f"Bearer {TOKEN}"}) as auth:
-        for path in ("/health", "/livez"):
+        for path in ("/health", "/livez", "/", "/static/page.js"):  # probes, and the page (it holds no data)
             async with anon.get(site + path) as resp:
                 assert resp.status == 200
-        for path in ("/events", "/metrics", "/nope", "/router/", "/table/events/x/"):
+        for path in ("/events", "/metrics", "/alerts/stream", "/nope", "/router/", "/table/events/x/", "/static"):
             async with anon.get(site + path) as resp:
                 assert resp.status == 401 and resp.headers["WWW-Authenticate"] == 'Bearer realm="wirestream"'
                 assert (await resp.json())["error"].startswith("missing or wrong bearer token")
