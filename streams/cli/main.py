@@ -10,7 +10,7 @@ from typing import IO
 import click
 import orjson
 
-from ..config import ConfigError, Settings
+from ..config import LOG_FORMATS, LOG_LEVELS, ConfigError, Settings, unknown_variables
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -42,6 +42,10 @@ def _open_output(path: str, stack: ExitStack) -> IO[bytes]:
 
 
 def load_settings(**overrides) -> Settings:
+    """The settings (flags win over variables); a bad one is one line and exit 2. Variables that
+    look like settings but are none (typos) are warned about, with a "did you mean"."""
+    for warning in unknown_variables():
+        click.echo(f"wirestream: warning: {warning}", err=True)
     try:
         return Settings.from_env(**overrides)
     except ConfigError as exc:
@@ -114,21 +118,23 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
 @click.option("--topic-prefix", default=None, metavar="P", help="Topic name prefix, default 'wire.' [WIRESTREAM_TOPIC_PREFIX].")
 @click.option("--partitions", type=int, default=None, metavar="N", help="Partitions per topic [WIRESTREAM_PARTITIONS].")
 @click.option("--app-id", default=None, metavar="ID", help="Consumer group / changelog prefix [WIRESTREAM_APP_ID].")
-@click.option("--loglevel", default="info", type=click.Choice(["debug", "info", "warning", "error"]),
-              show_default=True, help="Worker log level.")
+@click.option("--log-level", "--loglevel", "log_level", default=None, type=click.Choice(LOG_LEVELS),
+              help="Log level; debug adds Faust's start-up detail [WIRESTREAM_LOG_LEVEL, default info].")
+@click.option("--log-format", default=None, type=click.Choice(LOG_FORMATS),
+              help="text, or json: one object per line [WIRESTREAM_LOG_FORMAT, default text].")
 @click.option("--connect-timeout", type=float, default=30.0, show_default=True, metavar="SECONDS",
               help="How long to wait for the broker at start before giving up.")
-def worker(broker, store, web_port, web_host, web_bind, data_dir, topic_prefix, partitions, app_id, loglevel,
-           connect_timeout) -> None:
+def worker(broker, store, web_port, web_host, web_bind, data_dir, topic_prefix, partitions, app_id, log_level,
+           log_format, connect_timeout) -> None:
     """Run a stream-processing worker (Faust) until Ctrl-C / SIGTERM."""
     from ..runtime.app import run_worker
     from ..kafka.broker import BrokerError
 
     settings = load_settings(broker=broker, store=store, web_port=web_port, web_host=web_host, web_bind=web_bind,
                              data_dir=data_dir, topic_prefix=topic_prefix, partitions=partitions,
-                             app_id=app_id)
+                             app_id=app_id, log_level=log_level, log_format=log_format)
     try:
-        run_worker(settings, loglevel=loglevel, connect_timeout=connect_timeout)
+        run_worker(settings, connect_timeout=connect_timeout)
     except (BrokerError, ConfigError) as exc:  # ConfigError: e.g. a webhook URL that is not http(s)
         fail(str(exc))
     except KeyboardInterrupt:
