@@ -40,7 +40,8 @@ class DemoError(RuntimeError):
 
 def sample_lines(data_path: str | None = None) -> list[tuple[str, bytes]]:
     """``(where, raw JSON)`` of each story to feed: the bundled samples or ``data_path``."""
-    from .ingest import Item, Problem, iter_sources, prepare
+    from .ingest import Item, Problem, prepare
+    from .sources import iter_sources
 
     if data_path is None:
         text = resources.files("streams").joinpath("data", "samples.jsonl").read_bytes()

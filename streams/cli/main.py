@@ -19,18 +19,6 @@ def fail(message: str, code: int = 2) -> None:
     raise SystemExit(code)
 
 
-def _open_input(path: str, stack: ExitStack) -> IO[bytes]:
-    if path == "-":
-        return sys.stdin.buffer
-    try:
-        if Path(path).is_dir():
-            fail(f"{path}: is a directory, expected a JSONL file")
-        return stack.enter_context(open(path, "rb"))
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror or exc}")
-    raise AssertionError("unreachable")
-
-
 def _open_output(path: str, stack: ExitStack) -> IO[bytes]:
     if path == "-":
         return sys.stdout.buffer
@@ -60,45 +48,64 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("file", metavar="FILE.jsonl")
-@click.option("--assignments", "assignments_path", required=True, metavar="OUT.jsonl",
-              help="Where to write one {uri, version, event_id, lang} line per story ('-' for stdout).")
-@click.option("--alerts", "alerts_path", required=True, metavar="OUT.jsonl",
-              help="Where to write one story-update alert per line ('-' for stdout).")
+@click.argument("paths", nargs=-1, required=True, metavar="FILE|DIR|-")
+@click.option("--alerts", "alerts_path", default="-", show_default=True, metavar="OUT.jsonl",
+              help="Where to write one story-update alert per line ('-' = stdout).")
+@click.option("--assignments", "assignments_path", default=None, metavar="OUT.jsonl",
+              help="Also write one {uri, version, event_id, lang} line per story here ('-' = stdout).")
 @click.option("--shard-by", type=click.Choice(["lang", "none"]), default=None,
-              help="Cluster per language (default) or across languages.")
-@click.option("--window-days", type=float, default=None, help="How long an idle event stays live.")
+              help="Cluster per language (default) or across languages [WIRESTREAM_SHARD_BY].")
+@click.option("--window-days", type=float, default=None,
+              help="How long an idle event stays live [WIRESTREAM_EVENT_WINDOW_DAYS].")
 @click.option("--progress/--no-progress", default=None, help="Progress bar (default: on a terminal).")
-def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | None,
+def replay(paths: tuple[str, ...], alerts_path: str, assignments_path: str | None, shard_by: str | None,
            window_days: float | None, progress: bool | None) -> None:
-    """Run the core offline over FILE.jsonl ('-' = stdin), in file order."""
+    """Run the core offline over stories, in file order; alerts go to stdout as JSON lines.
+
+    Reads what `ingest` reads: JSONL, ninjs .json, .txt files, folders of them, '-' for stdin.
+    Bad lines are reported as FILE:LINE on stderr and skipped; a JSON summary ends the run.
+    Exit 1 when no line was a story, 2 for a file that cannot be read.
+    """
     from tqdm import tqdm
 
     from ..core.pipeline import Pipeline
-    from .replay import iter_lines, replay as run_replay
+    from .replay import replay as run_replay
+    from .sources import SourceError, check_paths, iter_sources
 
     settings = load_settings(shard_by=shard_by, event_window_days=window_days)
+    try:
+        check_paths(paths)
+    except SourceError as exc:
+        fail(str(exc))
     pipeline = Pipeline(shard_by=settings.shard_by, window_days=settings.event_window_days,
                         max_bytes=settings.max_message_bytes)
+    skipped_files: list[str] = []
     with ExitStack() as stack:
-        source = _open_input(file, stack)
-        out_assign = _open_output(assignments_path, stack)
         out_alerts = _open_output(alerts_path, stack)
+        out_assign = _open_output(assignments_path, stack) if assignments_path else None
         show = sys.stderr.isatty() if progress is None else progress
-        lines = iter_lines(source)
-        bar = stack.enter_context(tqdm(lines, unit=" stories", disable=not show, file=sys.stderr))
+        sources = iter_sources(paths, on_skip=skipped_files.append)
+        bar = stack.enter_context(tqdm(sources, unit=" stories", disable=not show, file=sys.stderr))
 
-        def report_bad(number: int, rejection) -> None:
-            bar.write(f"{file}:{number}: skipped ({rejection.reason}): {rejection.detail}", file=sys.stderr)
+        def report_bad(where: str, rejection) -> None:
+            bar.write(f"{where}: skipped ({rejection.reason}): {rejection.detail}", file=sys.stderr)
+
+        def write_alert(alert: dict) -> None:
+            out_alerts.write(orjson.dumps(alert) + b"\n")
+            out_alerts.flush()  # a reader (jq, tail) sees each alert as it comes
 
         summary = run_replay(
             bar,
             pipeline=pipeline,
-            write_assignment=lambda row: out_assign.write(orjson.dumps(row) + b"\n"),
-            write_alert=lambda alert: out_alerts.write(orjson.dumps(alert) + b"\n"),
+            write_assignment=(lambda row: out_assign.write(orjson.dumps(row) + b"\n")) if out_assign
+            else (lambda row: None),
+            write_alert=write_alert,
             report_bad=report_bad,
         )
-    click.echo(orjson.dumps({"summary": summary.to_dict()}).decode(), err=True)
+    click.echo(orjson.dumps({"summary": {**summary.to_dict(), "skipped_files": len(skipped_files)}}).decode(),
+               err=True)
+    if summary.stories == 0:
+        fail("no line was a story", code=1)
 
 
 # --------------------------------------------------------------------------- streaming commands
