@@ -29,10 +29,10 @@ def _open_output(path: str, stack: ExitStack) -> IO[bytes]:
     raise AssertionError("unreachable")
 
 
-def load_settings(**overrides) -> Settings:
+def load_settings(*, warn: bool = True, **overrides) -> Settings:
     """The settings (flags win over variables); a bad one is one line and exit 2. Variables that
     look like settings but are none (typos) are warned about, with a "did you mean"."""
-    for warning in unknown_variables():
+    for warning in unknown_variables() if warn else ():
         click.echo(f"wirestream: warning: {warning}", err=True)
     try:
         return Settings.from_env(**overrides)
@@ -182,6 +182,66 @@ def demo(data_path, delay, exit_when_done, as_json) -> None:
     settings = load_settings()
     raise SystemExit(run_demo(settings, data_path=data_path, delay=delay,
                               exit_when_done=exit_when_done, as_json=as_json))
+
+
+@main.command()
+@click.argument("what", required=False, default="alerts",
+                type=click.Choice(["alerts", "events", "clustered", "dead-letter", "webhook-dead-letter"]))
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest message kept (default: only new ones).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON message per line (for jq) instead of text.")
+@click.option("-n", "--count", type=click.IntRange(min=1), default=None, metavar="N", help="Stop after N messages.")
+@click.option("-e", "--until-end", is_flag=True,
+              help="Stop at the end of the topic (with --from-beginning: print what is there, then exit).")
+@click.option("--broker", default=None, metavar="URL", help="Kafka bootstrap URL [WIRESTREAM_BROKER].")
+@click.option("--topic-prefix", default=None, metavar="P", help="Topic name prefix [WIRESTREAM_TOPIC_PREFIX].")
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the broker before giving up.")
+def tail(what, from_beginning, as_json, count, until_end, broker, topic_prefix, connect_timeout) -> None:
+    """Follow a topic: alerts (default), events, clustered, dead-letter or webhook-dead-letter.
+
+    Text as the demo prints it, or JSON lines with --json. Same connection settings as the
+    worker (WIRESTREAM_BROKER, WIRESTREAM_SECURITY_PROTOCOL, WIRESTREAM_SASL_*, WIRESTREAM_SSL_*).
+    Ctrl-C stops it (exit 0); an unreachable broker or refused credentials is exit 2.
+    """
+    from .tail import TailOptions, run_tail
+
+    settings = load_settings(broker=broker, topic_prefix=topic_prefix)
+    raise SystemExit(run_tail(settings, TailOptions(what=what, from_beginning=from_beginning, as_json=as_json,
+                                                    count=count, until_end=until_end,
+                                                    connect_timeout=connect_timeout)))
+
+
+@main.command("config")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object: variable -> {value, source}.")
+def config_cmd(as_json: bool) -> None:
+    """Print the effective settings (secrets masked) and where each came from."""
+    from .check import effective_settings, print_settings
+
+    rows = effective_settings(load_settings())
+    if as_json:
+        click.echo(orjson.dumps({r["variable"]: {"value": r["value"], "source": r["source"]} for r in rows},
+                                option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_settings(rows, sys.stdout)
+
+
+@main.command()
+@click.option("--broker", default=None, metavar="URL", help="Kafka bootstrap URL [WIRESTREAM_BROKER].")
+@click.option("--store", default=None, metavar="URL", help="Table store [WIRESTREAM_STORE].")
+@click.option("--web-port", type=int, default=None, metavar="N", help="HTTP port [WIRESTREAM_WEB_PORT].")
+@click.option("--skip-web-port", is_flag=True, help="Do not check the web port (e.g. a worker already runs here).")
+@click.option("--connect-timeout", type=float, default=10.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for the broker.")
+def check(broker, store, web_port, skip_web_port, connect_timeout) -> None:
+    """Check the settings, the store binding, the web port, webhook URLs, the broker and the
+    credentials, as a worker's start would; exit 0 when all pass, 2 otherwise."""
+    import asyncio
+
+    from .check import print_findings, run_checks
+
+    settings = load_settings(warn=False, broker=broker, store=store, web_port=web_port)  # warnings: below
+    found = asyncio.run(run_checks(settings, connect_timeout=connect_timeout, web_port=not skip_web_port))
+    raise SystemExit(print_findings(found, sys.stdout))
 
 
 _EVALS = {"langid": "streams.eval.langid", "clustering": "streams.eval.clustering",
