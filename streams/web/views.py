@@ -2,7 +2,8 @@
 
     GET /events?limit=&lang=   most recently updated events, all workers' (JSON)
     GET /events/{event_id}     one event's snapshot (schemas/event.schema.json); 404 if unknown
-    GET /health                200 ready / 503 not ready, with the consumer lag
+    GET /health                200 ready / 503 not ready, with the consumer lag (readiness)
+    GET /livez                 200 while the process answers at all (liveness)
     GET /metrics               Prometheus text exposition
 
 The events table is partitioned by event id over the workers: ``/events/{id}`` is routed to the
@@ -197,6 +198,14 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
             }
             return self.json(body, status=200 if ready else 503)
 
+    @app.page("/livez", name="wirestream-livez")
+    class LivezView(web.View):
+        """Liveness: the process and its event loop answer. Unlike /health it does not depend on
+        the broker or a rebalance, so an orchestrator restarts only a worker that is stuck."""
+
+        async def get(self, request: web.Request) -> web.Response:
+            return self.json({"status": "alive"})
+
     @app.page("/metrics", name="wirestream-metrics")
     class MetricsView(web.View):
         async def get(self, request: web.Request) -> web.Response:
@@ -208,7 +217,7 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
             return self.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
     return {"/events/{event_id}": EventView, "/events": EventsView, "/health": HealthView,
-            "/metrics": MetricsView}
+            "/livez": LivezView, "/metrics": MetricsView}
 
 
 def _peer_urls(app: Any, table: Any) -> list[str]:
