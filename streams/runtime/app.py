@@ -364,9 +364,9 @@ def startup_line(settings: Settings, endpoints: Any = ()) -> tuple[str, dict[str
         "webhooks": [ep.display_url for ep in endpoints],
     }
     hooks = ", ".join(fields["webhooks"]) or "none"
-    text = (f"wirestream: worker {settings.app_id} on {fields['broker']} ({fields['auth']}), store {settings.store}, "
-            f"API {fields['web']}, reads {fields['input']} -> alerts on {fields['alerts']} "
-            f"({settings.partitions} partitions), webhooks: {hooks}")
+    text = (f"wirestream: worker {settings.app_id} · broker {fields['broker']} · {fields['auth']} · "
+            f"store {settings.store} · API {fields['web']} · reads {fields['input']}, alerts to {fields['alerts']} · "
+            f"{settings.partitions} partitions · webhooks: {hooks}")
     return text, fields
 
 

@@ -27,8 +27,8 @@ def check_store(settings: Settings) -> None:
             continue
     raise ConfigError(
         f"{env_name('store')} / --store {settings.store} needs the RocksDB binding, which is not installed: "
-        "pip install 'wirestream[rocksdb]' (or `pip install -e '.[rocksdb]'` in a checkout), "
-        "or use --store memory://")
+        "install the [rocksdb] extra (pip install -e '.[rocksdb]' in a checkout, "
+        "pip install 'wirestream[rocksdb]' from a package) or use --store memory://")
 
 
 def check_web_port(settings: Settings) -> None:
