@@ -29,10 +29,26 @@ TEXT_FORMAT = "[%(asctime)s] [%(process)s] [%(levelname)s] %(message)s"
 _RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
 
 
+def _text_formatter(stream: IO[str]) -> logging.Formatter:
+    """Faust's own (mode's) formatter: it renders the sets and mappings Faust logs (assigned
+    partitions, recovery offsets) as the small tables operators know; colours only on a terminal."""
+    try:
+        from mode.utils.logging import ExtensionFormatter
+    except ImportError:  # pragma: no cover - mode comes with faust-streaming
+        return logging.Formatter(TEXT_FORMAT)
+    return ExtensionFormatter(stream=stream, fmt=TEXT_FORMAT)
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, fields (and exc)."""
 
+    def __init__(self, stream: IO[str]) -> None:
+        super().__init__()
+        self._args = _text_formatter(stream)  # the same rendering of Faust's arguments
+
     def format(self, record: logging.LogRecord) -> str:
+        if hasattr(self._args, "_format_args"):
+            self._args._format_args(record)
         fields = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS and not k.startswith("_")}
         doc: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(timespec="milliseconds")
@@ -52,8 +68,9 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: IO[str] | None
     own = getattr(logging, level.upper())
     # libraries: their info messages only at debug, and never their own debug flood
     libraries = logging.INFO if own <= logging.DEBUG else max(own, logging.WARNING)
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter(stream) if fmt == "json" else _text_formatter(stream))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
