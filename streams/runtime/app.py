@@ -366,7 +366,7 @@ def startup_line(settings: Settings, endpoints: Any = ()) -> tuple[str, dict[str
     hooks = ", ".join(fields["webhooks"]) or "none"
     text = (f"wirestream: worker {settings.app_id} · broker {fields['broker']} · {fields['auth']} · "
             f"store {settings.store} · API {fields['web']} · reads {fields['input']}, alerts to {fields['alerts']} · "
-            f"{settings.partitions} partitions · webhooks: {hooks}")
+            f"{settings.partitions} partition{'' if settings.partitions == 1 else 's'} · webhooks: {hooks}")
     return text, fields
 
 
