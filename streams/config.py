@@ -14,7 +14,10 @@ from typing import Any, Mapping
 
 ENV_PREFIX = "WIRESTREAM_"
 #: ``WIRESTREAM_*`` variables that are not settings but are read elsewhere on purpose
-NOT_SETTINGS = frozenset({"WIRESTREAM_TEST_BROKER"})  # the test suite's broker (tests/conftest.py)
+NOT_SETTINGS = frozenset({
+    "WIRESTREAM_TEST_BROKER",  # the test suite's broker (tests/conftest.py)
+    "WIRESTREAM_IMAGE",  # docker-compose.yml: the worker image to run
+})
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 STORES = ("memory://", "rocksdb://")
