@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -94,14 +95,18 @@ def replay(paths: tuple[str, ...], alerts_path: str, assignments_path: str | Non
             out_alerts.write(orjson.dumps(alert) + b"\n")
             out_alerts.flush()  # a reader (jq, tail) sees each alert as it comes
 
-        summary = run_replay(
-            bar,
-            pipeline=pipeline,
-            write_assignment=(lambda row: out_assign.write(orjson.dumps(row) + b"\n")) if out_assign
-            else (lambda row: None),
-            write_alert=write_alert,
-            report_bad=report_bad,
-        )
+        try:
+            summary = run_replay(
+                bar,
+                pipeline=pipeline,
+                write_assignment=(lambda row: out_assign.write(orjson.dumps(row) + b"\n")) if out_assign
+                else (lambda row: None),
+                write_alert=write_alert,
+                report_bad=report_bad,
+            )
+        except BrokenPipeError:  # `wirestream replay f | head`: the reader has what it wanted
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise SystemExit(0) from None
     click.echo(orjson.dumps({"summary": {**summary.to_dict(), "skipped_files": len(skipped_files)}}).decode(),
                err=True)
     if summary.stories == 0:
