@@ -80,7 +80,7 @@ def test_readme_install_line_for_your_kafka_has_the_rocksdb_extra():
     readme = (ROOT / "README.md").read_text("utf-8")
     section = readme.split("## Run it on your Kafka", 1)[1].split("\n## ", 1)[0]
     block = section.split("```bash", 1)[1].split("```", 1)[0]
-    assert "--store rocksdb://" in block
+    assert "WIRESTREAM_STORE=rocksdb://" in block or "--store rocksdb://" in block
     install = next(line for line in block.splitlines() if "pip install" in line)
     assert "[rocksdb]" in install and block.index("pip install") < block.index("wirestream worker")
 
