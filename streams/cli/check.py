@@ -10,7 +10,7 @@ from dataclasses import dataclass, fields
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from ..config import ENV_PREFIX, ConfigError, Settings, env_name, unknown_variables
+from ..config import ConfigError, Settings, env_name, unknown_variables
 
 #: settings whose values are never printed
 SECRETS = frozenset({"sasl_password", "webhook_secret"})
@@ -152,6 +152,3 @@ def print_findings(found: list[Finding], out: IO[str]) -> int:
     out.write("wirestream: all checks passed\n" if not failed
               else f"wirestream: {failed} check{'s' if failed > 1 else ''} failed\n")
     return 2 if failed else 0
-
-
-__all__ = ["ENV_PREFIX", "effective_settings", "print_settings", "run_checks", "print_findings"]
