@@ -6,12 +6,21 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 ENV_PREFIX = "WIRESTREAM_"
+#: ``WIRESTREAM_*`` variables that are not settings but are read elsewhere on purpose
+NOT_SETTINGS = frozenset({
+    "WIRESTREAM_TEST_BROKER",  # the test suite's broker (tests/conftest.py)
+    "WIRESTREAM_IMAGE",  # docker-compose.yml: the worker image to run
+})
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+STORES = ("memory://", "rocksdb://")
 
 
 class ConfigError(ValueError):
@@ -72,6 +81,58 @@ def _as_bool(name: str, raw: str) -> bool:
     raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true/false")
 
 
+def env_name(field_name: str) -> str:
+    """The variable of a setting: ``web_port`` -> ``WIRESTREAM_WEB_PORT``."""
+    return ENV_PREFIX + field_name.upper()
+
+
+def normalize_broker(url: str) -> str:
+    """``kafka://h1:9092,h2:9092`` for what users write as a broker list.
+
+    Each address is ``kafka://host[:port]`` or a bare ``host[:port]`` (as Kafka's own
+    ``bootstrap.servers`` and kcat's ``-b`` take it), separated by ``,`` or ``;``. A bare address is
+    read as ``kafka://``; any other scheme (``http://``...) is refused: Kafka is not HTTP.
+    """
+    out = []
+    for part in url.replace(";", ",").split(","):
+        part = part.strip().rstrip("/")
+        if not part:
+            continue
+        scheme, sep, rest = part.partition("://")
+        if not sep:
+            scheme, rest = "kafka", part
+        if scheme.lower() != "kafka":
+            raise ConfigError(
+                f"{env_name('broker')} / --broker: {part!r} is not a Kafka address; Kafka speaks its own "
+                f"protocol, not {scheme}: did you mean kafka://{rest}?")
+        host, _, port = rest.rpartition(":") if not rest.endswith("]") else (rest, "", "")
+        if not host:
+            host, port = rest, ""
+        if not host or "/" in rest or (port and not port.isdigit()):
+            raise ConfigError(f"{env_name('broker')} / --broker: {part!r} is not host:port (e.g. kafka://kafka-1:9092)")
+        out.append(f"kafka://{rest}")
+    if not out:
+        raise ConfigError(f"{env_name('broker')} / --broker: no broker address in {url!r}")
+    return ",".join(out)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``WIRESTREAM_*`` variable that is no setting (a typo?), with a "did you mean"."""
+    env = os.environ if environ is None else environ
+    known = [env_name(f.name) for f in fields(Settings)]
+    out = []
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in known or name in NOT_SETTINGS:
+            continue
+        # compare without the common prefix, or every name looks close to every other
+        suffixes = {k[len(ENV_PREFIX):]: k for k in known}
+        close = difflib.get_close_matches(name[len(ENV_PREFIX):], list(suffixes), n=1, cutoff=0.75)
+        hint = (f"; did you mean {suffixes[close[0]]}?" if close
+                else " (`wirestream config` lists the settings)")
+        out.append(f"{name} is not a wirestream setting and is ignored{hint}")
+    return out
+
+
 @dataclass(frozen=True)
 class Settings:
     # Kafka and Faust
@@ -121,6 +182,9 @@ class Settings:
     webhook_allow_private: bool = False
     # HTTP API: when set, every route but /livez and /health needs "Authorization: Bearer <token>".
     api_token: str | None = field(default=None, repr=False)
+    # Logs
+    log_level: str = "info"  # debug also shows the libraries' (Faust, aiokafka) info messages
+    log_format: str = "text"  # text, or json: one object per line
 
     @property
     def max_request_bytes(self) -> int:
@@ -165,7 +229,21 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    def __post_init__(self) -> None:
+        # One spelling of the broker list everywhere (logs, Faust, aiokafka): kafka://h:p,...
+        object.__setattr__(self, "broker", normalize_broker(self.broker))
+        object.__setattr__(self, "log_level", self.log_level.strip().lower())
+        object.__setattr__(self, "log_format", self.log_format.strip().lower())
+
     def check(self) -> None:
+        if not any(self.store.lower().startswith(s) for s in STORES):
+            raise ConfigError(f"{env_name('store')} / --store: {self.store!r} is not one of {', '.join(STORES)}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"{env_name('log_level')}={self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"{env_name('log_format')}={self.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+        if not 1 <= self.web_port <= 65535:
+            raise ConfigError(f"{env_name('web_port')} / --web-port: {self.web_port} is not a TCP port (1-65535)")
         if self.partitions < 1:
             raise ConfigError(f"partitions must be at least 1, got {self.partitions}")
         if self.max_message_bytes < 1024:

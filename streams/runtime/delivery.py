@@ -36,7 +36,7 @@ from .metrics import Metrics
 
 __all__ = ["PublicOnlyResolver", "WebhookDispatcher", "check_addresses", "load_endpoints", "store_key"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("wirestream.webhooks")
 
 DeadLetterCallback = Callable[[dict[str, Any]], Awaitable[Any]]
 USER_AGENT = "wirestream-webhooks/0.1"

@@ -2,7 +2,8 @@
 
     GET /events?limit=&lang=   most recently updated events, all workers' (JSON)
     GET /events/{event_id}     one event's snapshot (schemas/event.schema.json); 404 if unknown
-    GET /health                200 ready / 503 not ready, with the consumer lag and webhook backlog
+    GET /health                200 ready / 503 not ready, with the consumer lag and webhook backlog (readiness)
+    GET /livez                 200 while the process answers at all (liveness)
     GET /metrics               Prometheus text exposition
     GET /, /alerts/stream      the newsroom page and its live feed (:mod:`streams.web.page`)
 
@@ -263,6 +264,14 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
             }
             return self.json(body, status=200 if ready else 503)
 
+    @app.page("/livez", name="wirestream-livez")
+    class LivezView(web.View):
+        """Liveness: the process and its event loop answer. Unlike /health it does not depend on
+        the broker or a rebalance, so an orchestrator restarts only a worker that is stuck."""
+
+        async def get(self, request: web.Request) -> web.Response:
+            return self.json({"status": "alive"})
+
     @app.page("/metrics", name="wirestream-metrics")
     class MetricsView(web.View):
         async def get(self, request: web.Request) -> web.Response:
@@ -278,7 +287,7 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
     from .page import register_page
 
     return {"/events/{event_id}": EventView, "/events": EventsView, "/health": HealthView,
-            "/metrics": MetricsView, **register_page(app, wiring)}
+            "/livez": LivezView, "/metrics": MetricsView, **register_page(app, wiring)}
 
 
 def _peer_urls(app: Any, table: Any) -> list[str]:

@@ -99,7 +99,8 @@ def test_unreachable_broker_is_one_clear_line(command, tmp_path):
 
     url = f"kafka://127.0.0.1:{free_port()}"
     if command == "worker":
-        args = ["worker", "--broker", url, "--connect-timeout", "2", "--data-dir", str(tmp_path)]
+        args = ["worker", "--broker", url, "--connect-timeout", "2", "--data-dir", str(tmp_path),
+                "--web-port", str(free_port())]  # the port is checked first: 6066 may be taken here
     else:
         story = tmp_path / "s.jsonl"
         story.write_bytes(seed_lines()[0] + b"\n")
