@@ -18,8 +18,9 @@ NEXT = 30.0
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 # Faust's built-in web views (faust/web/apps): raw table state, routing metadata, stats, graph
+# (its index at "/" is replaced by the newsroom page, tested in test_page.py)
 FAUST_PAGES = ("/router/", "/table/events/", "/table/webhook-pending/", "/table/cluster/x/", "/stats/",
-               "/graph/", "/performance/", "/signal/", "/", "/nope", "/events/a/b", "/metrics/x")
+               "/graph/", "/performance/", "/signal/", "/nope", "/events/a/b", "/metrics/x")
 
 
 async def get(http: aiohttp.ClientSession, worker, path: str) -> tuple[int, str, str]:
