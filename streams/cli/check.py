@@ -13,7 +13,6 @@ from urllib.parse import urlsplit
 from ..config import ConfigError, Settings, env_name, unknown_variables
 
 #: settings whose values are never printed
-SECRETS = frozenset({"sasl_password", "webhook_secret"})
 MASK = "***"
 
 
@@ -34,7 +33,7 @@ def effective_settings(settings: Settings, environ: Mapping[str, str] | None = N
             source = "env"
         else:
             source = "default"
-        if f.name in SECRETS:
+        if not f.repr:  # secrets are the settings kept out of repr (config.py marks them)
             shown: Any = MASK if value else None
         elif f.name == "webhooks":
             shown = [redact_url(u) for u in value]
@@ -52,7 +51,7 @@ def print_settings(rows: list[dict[str, Any]], out: IO[str]) -> None:
     width = max(len(r["variable"]) for r in rows)
     for row in rows:
         value = row["value"]
-        text = ("" if value is None else ",".join(value) if isinstance(value, list) else str(value))
+        text = ("" if value is None else ",".join(map(str, value)) if isinstance(value, list) else str(value))
         note = "" if row["source"] == "default" else f"   ({row['source']})"
         out.write(f"{row['variable']:<{width}}  {text}{note}\n")
 

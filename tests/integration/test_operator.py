@@ -134,14 +134,16 @@ def test_unknown_wirestream_variable_is_warned_about_with_did_you_mean():
 def test_config_masks_secrets_and_url_credentials():
     env = env_with(WIRESTREAM_SASL_PASSWORD="hunter2", WIRESTREAM_WEBHOOK_SECRET="whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
                    WIRESTREAM_WEBHOOKS="https://user:pw@hooks.example/in?token=abc",
-                   WIRESTREAM_SECURITY_PROTOCOL="SASL_PLAINTEXT", WIRESTREAM_SASL_USERNAME="wire")
+                   WIRESTREAM_SECURITY_PROTOCOL="SASL_PLAINTEXT", WIRESTREAM_SASL_USERNAME="wire",
+                   WIRESTREAM_API_TOKEN="api-token-0123456789")
     for args in (["config"], ["config", "--json"]):
         result = wirestream(*args, env=env)
         assert result.returncode == 0, result.stderr
-        for secret in ("hunter2", "c2VjcmV0", "user:pw", "abc"):
+        for secret in ("hunter2", "c2VjcmV0", "user:pw", "abc", "api-token"):
             assert secret not in result.stdout + result.stderr
     shown = orjson.loads(result.stdout)
     assert shown["WIRESTREAM_SASL_PASSWORD"]["value"] == "***"
+    assert shown["WIRESTREAM_API_TOKEN"]["value"] == "***"
     assert shown["WIRESTREAM_WEBHOOKS"]["value"] == ["https://***@hooks.example/in?token=***"]
     assert shown["WIRESTREAM_SASL_USERNAME"] == {"value": "wire", "source": "env"}
 
