@@ -1,8 +1,11 @@
 """Per-event state and the story-update decision.
 
-An event remembers its stories (uri, version, text hash) and its known facts. Applying a story
-either changes nothing (a duplicate), seeds the event (its first story), or adds the facts the
-event did not have — and when at least one substantive fact is new, builds an alert.
+An event remembers its stories (uri, version, text hash), the latest version's sentences of each
+uri, and its known facts. Applying a story either changes nothing (a duplicate), seeds the event
+(its first story), records a late version (not newer than the latest seen for its uri: visible
+in the event, never alerting, never replacing the latest text), or adds the facts the event did
+not have — a new version only what it adds to the version it replaces — and when at least one
+substantive fact is new, builds an alert.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ class EventState:
     sources: list[str] = field(default_factory=list)
     facts: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[str] = field(default_factory=list)
+    # uri -> {"v": latest version, "s": its sentences}: what the next version is diffed against
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seed_facts: int = 0  # facts the first story brought: the novelty baseline (see novelty.assess)
+
+    def latest_version(self, uri: str) -> int | None:
+        text = self.texts.get(uri)
+        if text is not None:
+            return int(text["v"])
+        versions = [s.version for s in self.stories if s.uri == uri]
+        return max(versions) if versions else None
 
     def has(self, uri: str, version: int, text_hash: str) -> bool:
         return any(s.uri == uri and s.version == version and s.text_hash == text_hash for s in self.stories)
@@ -53,6 +66,8 @@ class EventState:
             "sources": list(self.sources),
             "facts": self.facts,
             "alerts": list(self.alerts),
+            "texts": self.texts,
+            "seed_facts": self.seed_facts,
         }
 
     def copy(self) -> EventState:
@@ -62,7 +77,8 @@ class EventState:
         changed once in a state), so a deep copy would only cost time.
         """
         return EventState(self.event_id, self.shard, self.headline, self.lang, self.first_seen, self.last_update,
-                          list(self.stories), list(self.sources), list(self.facts), list(self.alerts))
+                          list(self.stories), list(self.sources), list(self.facts), list(self.alerts),
+                          dict(self.texts), self.seed_facts)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventState:
@@ -77,6 +93,8 @@ class EventState:
             sources=list(data["sources"]),
             facts=list(data["facts"]),
             alerts=list(data["alerts"]),
+            texts=dict(data.get("texts") or {}),
+            seed_facts=data["seed_facts"] if "seed_facts" in data else _leading_run(data["facts"]),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -107,7 +125,7 @@ class EventState:
             **self.summary(),
             "stories": [
                 {"uri": s.uri, "version": s.version, "headline": s.headline, "source": s.source,
-                 "lang": s.lang, "time": fmt(s.time)}
+                 "lang": s.lang, "time": fmt(s.time), **({"late": True} if s.late else {})}
                 for s in self.stories
             ],
             "facts": [
@@ -118,6 +136,18 @@ class EventState:
             ],
             "alerts": list(self.alerts),
         }
+
+
+def _leading_run(facts: list[dict[str, Any]]) -> int:
+    """The first story's facts in a state written before ``seed_facts`` was kept: those that share
+    the first fact's uri and time."""
+    if not facts:
+        return 0
+    first = (facts[0].get("uri"), facts[0].get("time"))
+    n = 0
+    while n < len(facts) and (facts[n].get("uri"), facts[n].get("time")) == first:
+        n += 1
+    return n
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,8 +168,10 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
     if state is not None and state.has(story.uri, story.version, enriched.text_hash):
         return StoryApplied(state, True, (), None)
 
+    latest = state.latest_version(story.uri) if state is not None else None
+    late = latest is not None and story.version <= latest
     ref = StoryRef(uri=story.uri, version=story.version, text_hash=enriched.text_hash,
-                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when)
+                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when, late=late)
     if state is None:
         state = EventState(event_id=assignment.event_id, shard=enriched.shard,
                            headline=enriched.headline or (enriched.sentences[0] if enriched.sentences else ""),
@@ -149,13 +181,22 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
         state = state.copy()  # callers may keep the old one
         is_first = False
 
-    kind = "new_version" if state.knows_uri(story.uri) else "new_story"
-    # every known fact was analysed in the language of the story that brought it
-    same_lang = all(ref.lang == enriched.lang for ref in state.stories)
-    result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline,
-                            known_lang=enriched.lang if same_lang else None)
+    kind = "new_version" if latest is not None else "new_story"
+    if late:  # recorded, but the latest version stays what the event knows and diffs against
+        result = novelty.NoveltyResult()
+    else:
+        # every known fact was analysed in the language of the story that brought it
+        same_lang = all(ref.lang == enriched.lang for ref in state.stories)
+        previous = state.texts.get(story.uri)
+        result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline,
+                                known_lang=enriched.lang if same_lang else None,
+                                previous=previous["s"] if previous is not None else None,
+                                baseline=None if is_first else state.seed_facts)
+        state.texts[story.uri] = {"v": story.version, "s": list(enriched.sentences)}
     for fact in result.facts_to_add:
         state.facts.append({**fact, "uri": story.uri, "source": story.source, "time": when})
+    if is_first:
+        state.seed_facts = len(state.facts)
 
     state.stories.append(ref)
     if story.source and story.source not in state.sources:

@@ -1,0 +1,128 @@
+"""What a new version of a story changes, sentence by sentence, against the version it replaces.
+
+Words are compared, not sentences: a word of the new version is **kept** when some run of
+``WINDOW`` consecutive words around it (inside its sentence) occurs in the old version (across its
+sentence breaks too). So sentences that are reordered, split, joined, restyled (quote marks,
+capitals, punctuation) or deleted leave no word uncovered, while a word that changed — a figure at
+its place in the sentence ("aged 14 and 15" -> "aged 15 and 15"), a name — is uncovered exactly
+where it changed. Each new sentence then gets one edit:
+
+* ``kept`` — no uncovered content word (stop words and punctuation of a join do not count);
+* ``added`` — no covered content word: a sentence the old version did not have;
+* ``clause`` — one run of at least ``MIN_CLAUSE_WORDS`` uncovered words in a sentence otherwise
+  kept: a clause glued onto (or into) a known sentence; ``text`` is the clause, ``context`` the
+  sentence;
+* ``changed`` — a few words changed in place: ``changed`` holds the character spans that changed.
+
+Old sentences left with no word in the new version are ``removed`` (counted, never alerting).
+Pure and deterministic; one pass over each version's words.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+__all__ = ["Edit", "EditScript", "MIN_CLAUSE_WORDS", "WINDOW", "diff"]
+
+WINDOW = 3  # words: long enough that a kept word is kept in its context, short enough for a one-word edit
+MIN_CLAUSE_WORDS = 3  # content words an uncovered run needs to stand as a clause of its own
+_GAP = 1  # covered words inside one uncovered run (a stray common trigram) that do not split it
+
+# words for comparison: letters/digits runs, so quote style, apostrophes and dashes never matter
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    kind: str  # kept | added | clause | changed
+    sentence: str  # the new version's sentence
+    text: str  # what is new: the sentence (added, changed), the clause (clause), "" (kept)
+    changed: tuple[tuple[int, int], ...] = ()  # character spans (in ``sentence``) of the uncovered words
+
+
+@dataclass(frozen=True, slots=True)
+class EditScript:
+    edits: tuple[Edit, ...]
+    removed: int  # old sentences with no word left in the new version
+
+    @property
+    def new(self) -> tuple[Edit, ...]:
+        """The edits that bring something: added sentences, clauses and changed words."""
+        return tuple(e for e in self.edits if e.kind != "kept")
+
+
+def _words(sentence: str) -> list[re.Match[str]]:
+    return list(_WORD.finditer(sentence))
+
+
+def _grams(words: Sequence[str]) -> set[tuple[str, ...]]:
+    n = min(WINDOW, len(words))
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+
+
+def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], bool]) -> EditScript:
+    """The edit script turning sentences ``old`` into sentences ``new``.
+
+    ``is_content(word)`` tells a content word (a figure or a term) from a stop word; only content
+    words make an edit.
+    """
+    old_words = [m.group(0).lower() for s in old for m in _words(s)]
+    old_grams: set[tuple[str, ...]] = set()
+    for n in range(1, WINDOW + 1):  # shorter grams for sentences shorter than the window
+        old_grams.update(tuple(old_words[i:i + n]) for i in range(len(old_words) - n + 1))
+    edits = [_edit(s, old_grams, is_content) for s in new]
+    new_grams: set[tuple[str, ...]] = set()
+    for s in new:
+        new_grams |= _grams([m.group(0).lower() for m in _words(s)])
+    removed = 0
+    for s in old:
+        words = [m.group(0).lower() for m in _words(s)]
+        if words and not (_grams(words) & new_grams):
+            removed += 1
+    return EditScript(tuple(edits), removed)
+
+
+def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[str], bool]) -> Edit:
+    matches = _words(sentence)
+    words = [m.group(0).lower() for m in matches]
+    n = len(words)
+    if n == 0:
+        return Edit("kept", sentence, "")
+    width = min(WINDOW, n)
+    covered = [False] * n
+    for i in range(n - width + 1):
+        if tuple(words[i:i + width]) in old_grams:
+            for j in range(i, i + width):
+                covered[j] = True
+    content = [is_content(m.group(0)) for m in matches]
+    uncovered = [i for i in range(n) if not covered[i] and content[i]]
+    if not uncovered:
+        return Edit("kept", sentence, "")
+    spans = tuple((matches[i].start(), matches[i].end()) for i in range(n) if not covered[i] and content[i])
+    if not any(covered[i] and content[i] for i in range(n)):
+        return Edit("added", sentence, sentence, spans)
+    # runs of uncovered words, a stray covered word or two inside a run not splitting it
+    runs: list[list[int]] = []
+    for i in uncovered:
+        if runs and i - runs[-1][-1] <= _GAP + 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    if len(runs) == 1 and len(runs[0]) >= MIN_CLAUSE_WORDS:
+        first, last = runs[0][0], runs[0][-1]
+        # a clause at the end of the sentence starts with its uncovered stop words ("and the ..."),
+        # one at the start ends with its content words (the connector to the host is left out)
+        if all(not covered[j] for j in range(last + 1, n)):
+            last = n - 1
+            while first > 0 and not covered[first - 1]:
+                first -= 1
+        elif all(not covered[j] for j in range(first)):
+            first = 0
+        start = matches[first].start()
+        end = matches[last].end()
+        if last == n - 1:  # a trailing clause keeps the sentence's final punctuation
+            end = len(sentence.rstrip())
+        return Edit("clause", sentence, sentence[start:end].strip(" ,;:-\u2013\u2014"), spans)
+    return Edit("changed", sentence, sentence, spans)
