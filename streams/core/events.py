@@ -18,6 +18,12 @@ from . import novelty
 from .models import AssignedStory, NewFact, StoryRef
 from .validate import format_time
 
+# The latest text is kept for this many of an event's most recently updated uris: a wire story's
+# versions come within hours, while a big event's state (one record, rewritten on every story)
+# must stay well under the broker's record limit. An older uri's next version is judged like
+# another story (against the event's facts); late versions are still told by the versions seen.
+MAX_VERSION_TEXTS = 200
+
 
 def alert_id_for(event_id: str, uri: str, version: int, text_hash: str) -> str:
     """Deterministic: a redelivered story yields the same id, so receivers can dedupe."""
@@ -42,9 +48,6 @@ class EventState:
     seed_facts: int = 0  # facts the first story brought: the novelty baseline (see novelty.assess)
 
     def latest_version(self, uri: str) -> int | None:
-        text = self.texts.get(uri)
-        if text is not None:
-            return int(text["v"])
         versions = [s.version for s in self.stories if s.uri == uri]
         return max(versions) if versions else None
 
@@ -192,7 +195,10 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
                                 known_lang=enriched.lang if same_lang else None,
                                 previous=previous["s"] if previous is not None else None,
                                 baseline=None if is_first else state.seed_facts)
+        state.texts.pop(story.uri, None)  # re-inserted last: the dict is in update order
         state.texts[story.uri] = {"v": story.version, "s": list(enriched.sentences)}
+        while len(state.texts) > MAX_VERSION_TEXTS:
+            del state.texts[next(iter(state.texts))]
     for fact in result.facts_to_add:
         state.facts.append({**fact, "uri": story.uri, "source": story.source, "time": when})
     if is_first:
