@@ -162,7 +162,11 @@ def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
     return None
 
 
-_WORD = re.compile(r"[^\W_]+")
+_WORD = versions.WORD
+
+
+def _figure_keys(sentence: str) -> list[tuple[int, int, str]]:
+    return [(start, end, figure.key) for start, end, figure in figure_spans(sentence)]
 
 
 def _judge_changed(edit: versions.Edit, fact: Fact, known: Sequence[dict[str, Any]], index: _Known) -> NewFact | None:
@@ -235,7 +239,7 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
         facts = [f for f in (analyze(s, lang) for s in sentences) if is_substantive(f)]
         return NoveltyResult([_all_new(f) for f in facts], [_record(f) for f in facts])
     if previous is not None:
-        script = versions.diff(previous, sentences, lambda word: is_content_word(word, lang))
+        script = versions.diff(previous, sentences, lambda word: is_content_word(word, lang), _figure_keys)
         edits = list(script.new)
         kept, removed = len(script.edits) - len(edits), script.removed
     else:

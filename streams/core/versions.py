@@ -13,6 +13,10 @@ where it changed. Each new sentence then gets one edit:
   kept: a clause glued onto (or into) a known sentence; ``text`` is the clause, ``context`` the
   sentence;
 * ``changed`` — a few words changed in place: ``changed`` holds the character spans that changed.
+  Figures are also compared **by position** with the old sentences the new one comes from (those
+  sharing at least half of either's words): a figure whose value at its place changed is changed
+  even when every word around it occurs somewhere in the old text ("from $666 billion ... to $779
+  billion" -> "... to $666 billion").
 
 Old sentences left with no word in the new version are ``removed`` (counted, never alerting).
 Pure and deterministic; one pass over each version's words.
@@ -23,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 __all__ = ["Edit", "EditScript", "MIN_CLAUSE_WORDS", "WINDOW", "diff"]
 
@@ -30,8 +35,10 @@ WINDOW = 3  # words: long enough that a kept word is kept in its context, short 
 MIN_CLAUSE_WORDS = 3  # content words an uncovered run needs to stand as a clause of its own
 _GAP = 1  # covered words inside one uncovered run (a stray common trigram) that do not split it
 
-# words for comparison: letters/digits runs, so quote style, apostrophes and dashes never matter
-_WORD = re.compile(r"[^\W_]+")
+# words for comparison: numbers whole ("1.2", "4,000"), letter runs; quote style, apostrophes and
+# dashes never matter
+WORD = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+")
+_REGION_SHARE = 0.5  # an old sentence is a source of a new one when this share of either's words is in the other
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +61,7 @@ class EditScript:
 
 
 def _words(sentence: str) -> list[re.Match[str]]:
-    return list(_WORD.finditer(sentence))
+    return list(WORD.finditer(sentence))
 
 
 def _grams(words: Sequence[str]) -> set[tuple[str, ...]]:
@@ -62,17 +69,28 @@ def _grams(words: Sequence[str]) -> set[tuple[str, ...]]:
     return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
-def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], bool]) -> EditScript:
+Figures = Callable[[str], Sequence[tuple[int, int, str]]]
+
+
+def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], bool],
+         figures: Figures | None = None) -> EditScript:
     """The edit script turning sentences ``old`` into sentences ``new``.
 
     ``is_content(word)`` tells a content word (a figure or a term) from a stop word; only content
-    words make an edit.
+    words make an edit. ``figures(sentence)``: each figure's (start, end, comparable key), in
+    order — for comparing figures by position (None: words only).
     """
     old_words = [m.group(0).lower() for s in old for m in _words(s)]
     old_grams: set[tuple[str, ...]] = set()
     for n in range(1, WINDOW + 1):  # shorter grams for sentences shorter than the window
         old_grams.update(tuple(old_words[i:i + n]) for i in range(len(old_words) - n + 1))
     edits = [_edit(s, old_grams, is_content) for s in new]
+    if figures is not None:
+        old_sets = [{m.group(0).lower() for m in _words(s)} for s in old]
+        old_figures: dict[int, list[str]] = {}
+        for n, edit in enumerate(edits):
+            if edit.kind in ("kept", "changed"):
+                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures)
     new_grams: set[tuple[str, ...]] = set()
     for s in new:
         new_grams |= _grams([m.group(0).lower() for m in _words(s)])
@@ -96,6 +114,13 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[
         if tuple(words[i:i + width]) in old_grams:
             for j in range(i, i + width):
                 covered[j] = True
+    # at the sentence's edges a shorter run will do: "Nov. 3 presidential election" -> "Nov. 4
+    # presidential election" leaves "presidential election" kept, only the figure changed
+    for k in range(2, width):
+        if tuple(words[:k]) in old_grams:
+            covered[:k] = [True] * k
+        if tuple(words[n - k:]) in old_grams:
+            covered[n - k:] = [True] * k
     content = [is_content(m.group(0)) for m in matches]
     uncovered = [i for i in range(n) if not covered[i] and content[i]]
     if not uncovered:
@@ -126,3 +151,29 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[
             end = len(sentence.rstrip())
         return Edit("clause", sentence, sentence[start:end].strip(" ,;:-\u2013\u2014"), spans)
     return Edit("changed", sentence, sentence, spans)
+
+
+def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[str]],
+                         old_figures: dict[int, list[str]], figures: Figures) -> Edit:
+    """``edit`` with the figures whose value at their place changed added to its changed spans."""
+    found = figures(edit.sentence)
+    if not found:
+        return edit
+    words = {m.group(0).lower() for m in _words(edit.sentence)}
+    source: list[str] = []
+    for i, old_words in enumerate(old_sets):
+        shared = len(old_words & words)
+        if old_words and (shared >= _REGION_SHARE * len(old_words) or shared >= _REGION_SHARE * len(words)):
+            if i not in old_figures:
+                old_figures[i] = [key for _, _, key in figures(old[i])]
+            source.extend(old_figures[i])
+    keys = [key for _, _, key in found]
+    if keys == source:
+        return edit
+    changed = [(found[j][0], found[j][1])
+               for tag, _, _, j1, j2 in SequenceMatcher(None, source, keys, autojunk=False).get_opcodes()
+               if tag in ("replace", "insert") for j in range(j1, j2)]
+    if not changed:
+        return edit
+    spans = tuple(sorted(set(edit.changed) | set(changed)))
+    return Edit("changed", edit.sentence, edit.sentence, spans)
