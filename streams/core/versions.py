@@ -90,7 +90,7 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
         old_figures: dict[int, list[str]] = {}
         for n, edit in enumerate(edits):
             if edit.kind in ("kept", "changed"):
-                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures)
+                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_grams)
     new_grams: set[tuple[str, ...]] = set()
     for s in new:
         new_grams |= _grams([m.group(0).lower() for m in _words(s)])
@@ -154,8 +154,14 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[
 
 
 def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[str]],
-                         old_figures: dict[int, list[str]], figures: Figures) -> Edit:
-    """``edit`` with the figures whose value at their place changed added to its changed spans."""
+                         old_figures: dict[int, list[str]], figures: Figures,
+                         old_grams: set[tuple[str, ...]]) -> Edit:
+    """``edit`` with the figures whose value at their place changed added to its changed spans.
+
+    The figure sequences are aligned with the old sentences the new one comes from; a figure out of
+    step counts only where the word before it (or, first in its sentence, the word after it) never
+    stood next to that value in the old text — so sentences glued differently, whose figures come in
+    another order, change nothing."""
     found = figures(edit.sentence)
     if not found:
         return edit
@@ -170,9 +176,26 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
     keys = [key for _, _, key in found]
     if keys == source:
         return edit
-    changed = [(found[j][0], found[j][1])
-               for tag, _, _, j1, j2 in SequenceMatcher(None, source, keys, autojunk=False).get_opcodes()
-               if tag in ("replace", "insert") for j in range(j1, j2)]
+    matches = _words(edit.sentence)
+    lowered = [m.group(0).lower() for m in matches]
+    changed = []
+    for tag, _, _, j1, j2 in SequenceMatcher(None, source, keys, autojunk=False).get_opcodes():
+        if tag not in ("replace", "insert"):
+            continue
+        for j in range(j1, j2):
+            start, end, _ = found[j]
+            inside = [i for i, m in enumerate(matches) if m.start() < end and start < m.end()]
+            if not inside:
+                continue
+            first, last = inside[0], inside[-1]
+            if first > 0:
+                pair = (lowered[first - 1], *lowered[first:last + 1])
+            elif last + 1 < len(lowered):
+                pair = (*lowered[first:last + 1], lowered[last + 1])
+            else:
+                pair = tuple(lowered[first:last + 1])
+            if len(pair) > WINDOW or pair not in old_grams:
+                changed.append((start, end))
     if not changed:
         return edit
     spans = tuple(sorted(set(edit.changed) | set(changed)))
