@@ -182,7 +182,7 @@ def _judge_changed(edit: versions.Edit, fact: Fact, known: Sequence[dict[str, An
     for start, end, figure in figure_spans(edit.sentence):
         if any(a < end and start < b for a, b in spans):
             at = [i for i, (_, a, b) in enumerate(words) if a < end and start < b]
-            window = tuple(w for w, _, _ in words[max(0, at[0] - 1):at[-1] + 2])
+            window = tuple(w for w, _, _ in words[max(0, at[0] - 2):at[-1] + 3])
             if not _stated(known, figure.key, window):
                 changed_figures.append(figure.surface)
     changed_text = " ".join(edit.sentence[a:b] for a, b in spans if not any(ch.isdigit() for ch in edit.sentence[a:b]))

@@ -88,9 +88,10 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
     if figures is not None:
         old_sets = [{m.group(0).lower() for m in _words(s)} for s in old]
         old_figures: dict[int, list[str]] = {}
+        old_stream = f" {' '.join(old_words)} "
         for n, edit in enumerate(edits):
             if edit.kind in ("kept", "changed"):
-                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_grams)
+                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_stream)
     new_grams: set[tuple[str, ...]] = set()
     for s in new:
         new_grams |= _grams([m.group(0).lower() for m in _words(s)])
@@ -154,13 +155,12 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[
 
 
 def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[str]],
-                         old_figures: dict[int, list[str]], figures: Figures,
-                         old_grams: set[tuple[str, ...]]) -> Edit:
+                         old_figures: dict[int, list[str]], figures: Figures, old_stream: str) -> Edit:
     """``edit`` with the figures whose value at their place changed added to its changed spans.
 
     The figure sequences are aligned with the old sentences the new one comes from; a figure out of
-    step counts only where the word before it (or, first in its sentence, the word after it) never
-    stood next to that value in the old text — so sentences glued differently, whose figures come in
+    step counts only where the two words before it (or, first in its sentence, after it) never stood
+    next to that value in the old text — so sentences glued differently, whose figures come in
     another order, change nothing."""
     found = figures(edit.sentence)
     if not found:
@@ -189,12 +189,10 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
                 continue
             first, last = inside[0], inside[-1]
             if first > 0:
-                pair = (lowered[first - 1], *lowered[first:last + 1])
-            elif last + 1 < len(lowered):
-                pair = (*lowered[first:last + 1], lowered[last + 1])
+                context = lowered[max(0, first - 2):last + 1]
             else:
-                pair = tuple(lowered[first:last + 1])
-            if len(pair) > WINDOW or pair not in old_grams:
+                context = lowered[first:last + 3]
+            if f" {' '.join(context)} " not in old_stream:
                 changed.append((start, end))
     if not changed:
         return edit
