@@ -33,7 +33,7 @@ __all__ = ["Edit", "EditScript", "MIN_CLAUSE_WORDS", "WINDOW", "diff"]
 
 WINDOW = 3  # words: long enough that a kept word is kept in its context, short enough for a one-word edit
 MIN_CLAUSE_WORDS = 3  # content words an uncovered run needs to stand as a clause of its own
-_GAP = 1  # covered words inside one uncovered run (a stray common trigram) that do not split it
+_GAP = WINDOW  # covered words inside one uncovered run (a stray common phrase) that do not split it
 
 # words for comparison: numbers whole ("1.2", "4,000"), letter runs; quote style, apostrophes and
 # dashes never matter

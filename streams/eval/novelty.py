@@ -377,6 +377,11 @@ def run_case(case: Case) -> list[NewFact]:
     return list(applied.new_facts) if applied is not None and applied.alert is not None else []
 
 
+def _told(fact: NewFact) -> str:
+    """What a reported fact tells: its text, and the sentence a clause sits in."""
+    return fact.text if fact.context is None else f"{fact.text} {fact.context}"
+
+
 def _carries(reported: str, added: str) -> bool:
     words = _words(added)
     return bool(words) and len(words & _words(reported)) >= 0.8 * len(words)
@@ -389,12 +394,12 @@ def _score(case: Case, facts: Sequence[NewFact], tally: _Tally) -> None:
     c.reported += len(facts)
     c.added += len(case.added)
     for added in case.added:
-        hits = [f for f in facts if _carries(f.text, added)]
+        hits = [f for f in facts if _carries(_told(f), added)]
         c.found += bool(hits)
         if case.kind.startswith("figure"):
             c.figure_cases += 1
             c.figure_named += any(case.figure in " ".join(f.numbers) for f in hits)
-    c.correct += sum(1 for f in facts if any(_carries(f.text, a) for a in case.added))
+    c.correct += sum(1 for f in facts if any(_carries(_told(f), a) for a in case.added))
 
 
 def _ratio(a: int, b: int) -> float | None:
@@ -442,7 +447,7 @@ def evaluate_novelty(cases: Iterable[Case], *, examples: int = 0) -> dict[str, A
         for name in (case.split, "all"):
             _score(case, facts, tallies[name])
             seconds[name] += dt
-        wrong = bool(facts) != bool(case.added) or any(not any(_carries(f.text, a) for a in case.added) for f in facts)
+        wrong = bool(facts) != bool(case.added) or any(not any(_carries(_told(f), a) for a in case.added) for f in facts)
         if examples and wrong and len(misses) < examples:
             misses.append({"kind": case.kind, "story": case.story_id, "added": list(case.added), "figure": case.figure,
                            "reported": [f.to_dict() for f in facts]})
