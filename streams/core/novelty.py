@@ -305,10 +305,10 @@ def _split_verbatim(known: Sequence[dict[str, Any]], sentences: Sequence[str]) -
 
 def _all_new(fact: Fact) -> NewFact:
     surfaces = fact.surfaces.values()
-    return NewFact(text=fact.text, terms=tuple([surface for surface, name in surfaces if not name]),
-                   names=tuple([surface for surface, name in surfaces if name]),
-                   numbers=tuple([f.surface for f in fact.figures]),
-                   score=1.0)
+    terms = tuple([surface for surface, name in surfaces if not name])
+    names = tuple([surface for surface, name in surfaces if name])
+    numbers = tuple([f.surface for f in fact.figures])
+    return NewFact(text=fact.text, terms=terms or names or numbers, names=names, numbers=numbers, score=1.0)
 
 
 def _record(fact: Fact) -> dict[str, Any]:

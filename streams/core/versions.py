@@ -179,21 +179,23 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
     matches = _words(edit.sentence)
     lowered = [m.group(0).lower() for m in matches]
     changed = []
-    for tag, _, _, j1, j2 in SequenceMatcher(None, source, keys, autojunk=False).get_opcodes():
-        if tag not in ("replace", "insert"):
+    if len(source) == len(keys):  # as many figures: compared place by place
+        out_of_step = [j for j, (a, b) in enumerate(zip(source, keys)) if a != b]
+    else:
+        out_of_step = [j for tag, _, _, j1, j2 in SequenceMatcher(None, source, keys, autojunk=False).get_opcodes()
+                       if tag in ("replace", "insert") for j in range(j1, j2)]
+    for j in out_of_step:
+        start, end, _ = found[j]
+        inside = [i for i, m in enumerate(matches) if m.start() < end and start < m.end()]
+        if not inside:
             continue
-        for j in range(j1, j2):
-            start, end, _ = found[j]
-            inside = [i for i, m in enumerate(matches) if m.start() < end and start < m.end()]
-            if not inside:
-                continue
-            first, last = inside[0], inside[-1]
-            if first > 0:
-                context = lowered[max(0, first - 2):last + 1]
-            else:
-                context = lowered[first:last + 3]
-            if f" {' '.join(context)} " not in old_stream:
-                changed.append((start, end))
+        first, last = inside[0], inside[-1]
+        if first > 0:
+            context = lowered[max(0, first - 2):last + 1]
+        else:
+            context = lowered[first:last + 3]
+        if f" {' '.join(context)} " not in old_stream:
+            changed.append((start, end))
     if not changed:
         return edit
     spans = tuple(sorted(set(edit.changed) | set(changed)))
