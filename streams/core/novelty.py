@@ -238,12 +238,14 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
     if not known and previous is None:  # nothing known yet: every substantive fact is new
         facts = [f for f in (analyze(s, lang) for s in sentences) if is_substantive(f)]
         return NoveltyResult([_all_new(f) for f in facts], [_record(f) for f in facts])
+    shadow: list[str] = []  # sentences known word for word, weighed for the threshold only
     if previous is not None:
         script = versions.diff(previous, sentences, lambda word: is_content_word(word, lang), _figure_keys)
         edits = list(script.new)
         kept, removed = len(script.edits) - len(edits), script.removed
     else:
-        fresh, kept = _split_verbatim(known, sentences) if known_lang == lang else (list(sentences), 0)
+        fresh, kept, shadow = (_split_verbatim(known, sentences, baseline) if known_lang == lang
+                               else (list(sentences), 0, []))
         edits = [versions.Edit("added", s, s) for s in fresh]
         removed = 0
     # what each edit brings, analysed: an added sentence, a clause (reported with its host), or a
@@ -255,7 +257,8 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
             if is_substantive(part):
                 units.append((edit, part))
                 continue
-            edit = versions.Edit("changed", edit.sentence, edit.sentence, edit.changed)
+            # too short to stand alone: judged as words changed in its host, reported as itself
+            edit = versions.Edit("changed", edit.sentence, edit.text, edit.changed)
         fact = analyze(edit.sentence, lang)
         if is_substantive(fact) or edit.kind == "changed":
             units.append((edit, fact))
@@ -265,14 +268,16 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
     index = _Known(known, figures)
     base_terms = index.terms if baseline is None or baseline >= len(known) else _terms_of(known[:baseline])
     shares = [_unknown_weight(f, base_terms)[1] if e.kind != "changed" else 0.0 for e, f in units]
+    shares += [_unknown_weight(f, base_terms)[1] for f in (analyze(t, lang) for t in shadow) if is_substantive(f)]
     min_share = _threshold(shares + [0.0] * kept)
     new_facts: list[NewFact] = []
     to_add: list[dict[str, Any]] = []
-    reported_keys: set[str] = set()
-    reported_figures: set[str] = set()
+    reported: set[tuple[frozenset[str], frozenset[str]]] = set()
     for edit, fact in units:
         if edit.kind == "changed":
             found = _judge_changed(edit, fact, known, index)
+            if found is not None and edit.text != edit.sentence:  # a short clause
+                found = NewFact(edit.text, found.terms, found.names, found.numbers, found.score, edit.sentence)
         else:
             found = _judge(fact, index, min_share)
             if found is not None and edit.kind == "clause":
@@ -280,27 +285,33 @@ def assess(known: Sequence[dict[str, Any]], sentences: Sequence[str], lang: str,
         if found is None:
             continue
         # a story repeating its own new fact reports it once
-        fig_keys = {g.key for g in fact.figures}
-        if fact.keys <= reported_keys and fig_keys <= reported_figures:
+        signature = (fact.keys, frozenset(g.key for g in fact.figures))
+        if signature in reported:
             continue
-        reported_keys |= fact.keys
-        reported_figures |= fig_keys
+        reported.add(signature)
         new_facts.append(found)
-        to_add.append(_record(fact if found.context is None or edit.kind == "clause" else analyze(found.text, lang)))
+        to_add.append(_record(fact if found.context is None or fact.text == found.text else analyze(found.text, lang)))
     return NoveltyResult(new_facts, to_add, removed)
 
 
-def _split_verbatim(known: Sequence[dict[str, Any]], sentences: Sequence[str]) -> tuple[list[str], int]:
-    """The sentences to analyse, and how many others repeat a known fact word for word.
+def _split_verbatim(known: Sequence[dict[str, Any]], sentences: Sequence[str],
+                    baseline: int | None) -> tuple[list[str], int, list[str]]:
+    """The sentences to judge; how many repeat a baseline fact word for word; those repeating a
+    later known fact word for word.
 
     A known fact's record holds the keys and figures its sentence gave (in the same language), so
     a sentence with the same text would give them again: every term known, every figure known in
-    the same context — never new, and wholly known (share 0) in the story's threshold.
+    the same context — never new. Against the baseline (the threshold's reference) a repeat of a
+    baseline fact is wholly known (share 0); a repeat of a later fact is weighed for the threshold
+    as any sentence (so the threshold does not fall as the event learns more) but not judged.
     Records stored without keys are analysed again by ``_Known`` and are not used here.
     """
-    verbatim = {fact["text"] for fact in known if "k" in fact}
-    fresh = [s for s in sentences if s not in verbatim]
-    return fresh, len(sentences) - len(fresh)
+    cut = len(known) if baseline is None else min(baseline, len(known))
+    base = {fact["text"] for fact in known[:cut] if "k" in fact}
+    later = {fact["text"] for fact in known[cut:] if "k" in fact}
+    fresh = [s for s in sentences if s not in base and s not in later]
+    shadow = [s for s in sentences if s in later and s not in base]
+    return fresh, len(sentences) - len(fresh) - len(shadow), shadow
 
 
 def _all_new(fact: Fact) -> NewFact:

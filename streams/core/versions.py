@@ -33,6 +33,9 @@ __all__ = ["Edit", "EditScript", "MIN_CLAUSE_WORDS", "WINDOW", "diff"]
 
 WINDOW = 3  # words: long enough that a kept word is kept in its context, short enough for a one-word edit
 MIN_CLAUSE_WORDS = 3  # content words an uncovered run needs to stand as a clause of its own
+_BREAKS = frozenset(",;:-\u2013\u2014")  # what parts a clause from its host sentence
+_QUOTES = " \"'\u201c\u201d\u2018\u2019([)]"
+_CLAUSE_SHARE = 0.5  # ... nor does a covered phrase, when at least this share of the stretch is uncovered
 _GAP = WINDOW  # covered words inside one uncovered run (a stray common phrase) that do not split it
 
 # words for comparison: numbers whole ("1.2", "4,000"), letter runs; quote style, apostrophes and
@@ -136,21 +139,32 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[
             runs[-1].append(i)
         else:
             runs.append([i])
-    if len(runs) == 1 and len(runs[0]) >= MIN_CLAUSE_WORDS:
+    if len(runs) > 1:
+        # several runs: one clause still, when most content words from the first to the last are
+        # new (the covered ones are phrases the clause shares with the old text by chance)
+        stretch = [i for i in range(runs[0][0], runs[-1][-1] + 1) if content[i]]
+        if len(uncovered) >= _CLAUSE_SHARE * len(stretch):
+            runs = [uncovered]
+    if len(runs) == 1:
         first, last = runs[0][0], runs[0][-1]
         # a clause at the end of the sentence starts with its uncovered stop words ("and the ..."),
         # one at the start ends with its content words (the connector to the host is left out)
-        if all(not covered[j] for j in range(last + 1, n)):
+        trailing = all(not covered[j] for j in range(last + 1, n))
+        leading = not trailing and all(not covered[j] for j in range(first))
+        if trailing:
             last = n - 1
             while first > 0 and not covered[first - 1]:
                 first -= 1
-        elif all(not covered[j] for j in range(first)):
+        elif leading:
             first = 0
         start = matches[first].start()
-        end = matches[last].end()
-        if last == n - 1:  # a trailing clause keeps the sentence's final punctuation
-            end = len(sentence.rstrip())
-        return Edit("clause", sentence, sentence[start:end].strip(" ,;:-\u2013\u2014"), spans)
+        end = len(sentence.rstrip()) if last == n - 1 else matches[last].end()  # keeps the final stop
+        # fewer words make a clause only where a clause break parts them from the host: "...; too
+        # moderate?" is a clause, "... ends Oct. 11." a changed figure
+        glued = ((trailing and sentence[:start].rstrip(_QUOTES)[-1:] in _BREAKS)
+                 or (leading and sentence[end:].lstrip(_QUOTES)[:1] in _BREAKS))
+        if len(runs[0]) >= MIN_CLAUSE_WORDS or (glued and last > first):
+            return Edit("clause", sentence, sentence[start:end].strip(" ,;:-\u2013\u2014"), spans)
     return Edit("changed", sentence, sentence, spans)
 
 
