@@ -9,9 +9,10 @@ where it changed. Each new sentence then gets one edit:
 
 * ``kept`` — no uncovered content word (stop words and punctuation of a join do not count);
 * ``added`` — no covered content word: a sentence the old version did not have;
-* ``clause`` — one run of at least ``MIN_CLAUSE_WORDS`` uncovered words in a sentence otherwise
-  kept: a clause glued onto (or into) a known sentence; ``text`` is the clause, ``context`` the
-  sentence;
+* ``clause`` — one run of at least ``MIN_CLAUSE_WORDS`` uncovered words (fewer after a clause
+  break: "...; too moderate?") in a sentence whose other words, at least ``MIN_CLAUSE_WORDS`` content
+  words of them, are kept: a clause glued onto (or into) a known sentence; ``text`` is the clause,
+  ``context`` the sentence;
 * ``changed`` — a few words changed in place: ``changed`` holds the character spans that changed.
   Figures are also compared **by position** with the old sentences the new one comes from (those
   sharing at least half of either's words): a figure whose value at its place changed is changed
@@ -163,7 +164,8 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[
         # moderate?" is a clause, "... ends Oct. 11." a changed figure
         glued = ((trailing and sentence[:start].rstrip(_QUOTES)[-1:] in _BREAKS)
                  or (leading and sentence[end:].lstrip(_QUOTES)[:1] in _BREAKS))
-        if len(runs[0]) >= MIN_CLAUSE_WORDS or (glued and last > first):
+        host = sum(1 for i in range(n) if content[i] and covered[i] and not first <= i <= last)
+        if host >= MIN_CLAUSE_WORDS and (len(runs[0]) >= MIN_CLAUSE_WORDS or (glued and last > first)):
             return Edit("clause", sentence, sentence[start:end].strip(" ,;:-\u2013\u2014"), spans)
     return Edit("changed", sentence, sentence, spans)
 
