@@ -85,10 +85,9 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
     order — for comparing figures by position (None: words only).
     """
     old_words = [m.group(0).lower() for s in old for m in _words(s)]
-    old_grams: set[tuple[str, ...]] = set()
-    for n in range(1, WINDOW + 1):  # shorter grams for sentences shorter than the window
-        old_grams.update(tuple(old_words[i:i + n]) for i in range(len(old_words) - n + 1))
-    edits = [_edit(s, old_grams, is_content) for s in new]
+    old_grams = _all_grams(old_words)
+    masked_grams = _all_grams([_mask(w) for w in old_words])
+    edits = [_edit(s, old_grams, masked_grams, is_content) for s in new]
     if figures is not None:
         old_sets = [{m.group(0).lower() for m in _words(s)} for s in old]
         old_figures: dict[int, list[str]] = {}
@@ -107,25 +106,49 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
     return EditScript(tuple(edits), removed)
 
 
-def _edit(sentence: str, old_grams: set[tuple[str, ...]], is_content: Callable[[str], bool]) -> Edit:
-    matches = _words(sentence)
-    words = [m.group(0).lower() for m in matches]
+def _all_grams(words: Sequence[str]) -> set[tuple[str, ...]]:
+    grams: set[tuple[str, ...]] = set()
+    for n in range(1, WINDOW + 1):  # shorter grams for sentences shorter than the window
+        grams.update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+    return grams
+
+
+def _mask(word: str) -> str:
+    return "#" if word[0].isdigit() else word
+
+
+def _cover(words: Sequence[str], grams: set[tuple[str, ...]]) -> list[bool]:
+    """Which words some run of ``WINDOW`` words around them (inside the sentence) in ``grams`` covers."""
     n = len(words)
-    if n == 0:
-        return Edit("kept", sentence, "")
     width = min(WINDOW, n)
     covered = [False] * n
     for i in range(n - width + 1):
-        if tuple(words[i:i + width]) in old_grams:
+        if tuple(words[i:i + width]) in grams:
             for j in range(i, i + width):
                 covered[j] = True
     # at the sentence's edges a shorter run will do: "Nov. 3 presidential election" -> "Nov. 4
     # presidential election" leaves "presidential election" kept, only the figure changed
     for k in range(2, width):
-        if tuple(words[:k]) in old_grams:
+        if tuple(words[:k]) in grams:
             covered[:k] = [True] * k
-        if tuple(words[n - k:]) in old_grams:
+        if tuple(words[n - k:]) in grams:
             covered[n - k:] = [True] * k
+    return covered
+
+
+def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tuple[str, ...]],
+          is_content: Callable[[str], bool]) -> Edit:
+    matches = _words(sentence)
+    words = [m.group(0).lower() for m in matches]
+    n = len(words)
+    if n == 0:
+        return Edit("kept", sentence, "")
+    # a word is kept in its context, figures read as any figure — so a changed figure leaves its
+    # neighbours kept ("Smith, 43, said" -> "Smith, 44, said": only "44" changed); a figure itself
+    # is kept only with its own value
+    exact = _cover(words, old_grams)
+    masked = _cover([_mask(w) for w in words], masked_grams)
+    covered = [e or (m and not w[0].isdigit()) for e, m, w in zip(exact, masked, words)]
     content = [is_content(m.group(0)) for m in matches]
     uncovered = [i for i in range(n) if not covered[i] and content[i]]
     if not uncovered:
@@ -174,8 +197,9 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
                          old_figures: dict[int, list[str]], figures: Figures, old_stream: str) -> Edit:
     """``edit`` with the figures whose value at their place changed added to its changed spans.
 
-    The figure sequences are aligned with the old sentences the new one comes from; a figure out of
-    step counts only where the two words before it (or, first in its sentence, after it) never stood
+    The figure sequences are aligned with the old sentences the new one comes from. With one source
+    sentence and as many figures, they are compared place by place; otherwise a figure out of step
+    counts only where the two words before it (or, first in its sentence, after it) never stood
     next to that value in the old text — so sentences glued differently, whose figures come in
     another order, change nothing."""
     found = figures(edit.sentence)
@@ -183,12 +207,14 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
         return edit
     words = {m.group(0).lower() for m in _words(edit.sentence)}
     source: list[str] = []
+    sources = 0
     for i, old_words in enumerate(old_sets):
         shared = len(old_words & words)
         if old_words and (shared >= _REGION_SHARE * len(old_words) or shared >= _REGION_SHARE * len(words)):
             if i not in old_figures:
                 old_figures[i] = [key for _, _, key in figures(old[i])]
             source.extend(old_figures[i])
+            sources += 1
     keys = [key for _, _, key in found]
     if keys == source:
         return edit
@@ -210,7 +236,8 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
             context = lowered[max(0, first - 2):last + 1]
         else:
             context = lowered[first:last + 3]
-        if f" {' '.join(context)} " not in old_stream:
+        # one source sentence, as many figures: the place is certain, the words around need not be new
+        if (sources == 1 and len(source) == len(keys)) or f" {' '.join(context)} " not in old_stream:
             changed.append((start, end))
     if not changed:
         return edit
