@@ -199,9 +199,9 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
 
     The figure sequences are aligned with the old sentences the new one comes from. With one source
     sentence and as many figures, they are compared place by place; otherwise a figure out of step
-    counts only where the two words before it (or, first in its sentence, after it) never stood
-    next to that value in the old text — so sentences glued differently, whose figures come in
-    another order, change nothing."""
+    counts only where neither the two words before it nor the two after it ever stood next to that
+    value in the old text — so sentences glued differently, whose figures come in another order,
+    change nothing."""
     found = figures(edit.sentence)
     if not found:
         return edit
@@ -232,12 +232,12 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
         if not inside:
             continue
         first, last = inside[0], inside[-1]
-        if first > 0:
-            context = lowered[max(0, first - 2):last + 1]
-        else:
-            context = lowered[first:last + 3]
+        # the value with the two words before it, and with the two after it (where there are any)
+        contexts = [lowered[max(0, first - 2):last + 1]] if first > 0 else []
+        if last + 1 < len(lowered) or not contexts:
+            contexts.append(lowered[first:last + 3])
         # one source sentence, as many figures: the place is certain, the words around need not be new
-        if (sources == 1 and len(source) == len(keys)) or f" {' '.join(context)} " not in old_stream:
+        if (sources == 1 and len(source) == len(keys)) or all(f" {' '.join(c)} " not in old_stream for c in contexts):
             changed.append((start, end))
     if not changed:
         return edit
