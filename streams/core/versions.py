@@ -2,10 +2,11 @@
 
 Words are compared, not sentences: a word of the new version is **kept** when some run of
 ``WINDOW`` consecutive words around it (inside its sentence) occurs in the old version (across its
-sentence breaks too). So sentences that are reordered, split, joined, restyled (quote marks,
-capitals, punctuation) or deleted leave no word uncovered, while a word that changed — a figure at
-its place in the sentence ("aged 14 and 15" -> "aged 15 and 15"), a name — is uncovered exactly
-where it changed. Each new sentence then gets one edit:
+sentence breaks too); in those runs any figure stands for any other, except for the figure itself.
+So sentences that are reordered, split, joined, restyled (quote marks, capitals, punctuation) or
+deleted leave no word uncovered, while a word that changed — a figure at its place in the sentence
+("aged 14 and 15" -> "aged 15 and 15"), a name — is uncovered exactly where it changed, and its
+neighbours stay kept. Each new sentence then gets one edit:
 
 * ``kept`` — no uncovered content word (stop words and punctuation of a join do not count);
 * ``added`` — no covered content word: a sentence the old version did not have;
@@ -34,10 +35,10 @@ __all__ = ["Edit", "EditScript", "MIN_CLAUSE_WORDS", "WINDOW", "diff"]
 
 WINDOW = 3  # words: long enough that a kept word is kept in its context, short enough for a one-word edit
 MIN_CLAUSE_WORDS = 3  # content words an uncovered run needs to stand as a clause of its own
-_BREAKS = frozenset(",;:-\u2013\u2014")  # what parts a clause from its host sentence
-_QUOTES = " \"'\u201c\u201d\u2018\u2019([)]"
-_CLAUSE_SHARE = 0.5  # ... nor does a covered phrase, when at least this share of the stretch is uncovered
 _GAP = WINDOW  # covered words inside one uncovered run (a stray common phrase) that do not split it
+_CLAUSE_SHARE = 0.5  # ... nor does a longer covered phrase, when this share of the stretch is uncovered
+_BREAKS = frozenset(",;:-\u2013\u2014")  # what parts a clause from its host sentence
+_QUOTES = " \"'\u201c\u201d\u2018\u2019([)]"  # may stand between a clause and that break
 
 # words for comparison: numbers whole ("1.2", "4,000"), letter runs; quote style, apostrophes and
 # dashes never matter
