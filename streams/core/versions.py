@@ -88,14 +88,18 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
     old_words = [m.group(0).lower() for s in old for m in _words(s)]
     old_grams = _all_grams(old_words)
     masked_grams = _all_grams([_mask(w) for w in old_words])
-    edits = [_edit(s, old_grams, masked_grams, is_content) for s in new]
+    # old "sentences" that are a bare figure ("1.", "20."): list numbers, cut-off text; moved onto
+    # the end or start of a sentence they change nothing
+    fragments = {w for s in old if (ws := [m.group(0) for m in _words(s)]) and all(x[0].isdigit() for x in ws)
+                 for w in ws}
+    edits = [_edit(s, old_grams, masked_grams, is_content, fragments) for s in new]
     if figures is not None:
         old_sets = [{m.group(0).lower() for m in _words(s)} for s in old]
         old_figures: dict[int, list[str]] = {}
         old_stream = f" {' '.join(old_words)} "
         for n, edit in enumerate(edits):
             if edit.kind in ("kept", "changed"):
-                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_stream)
+                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_stream, fragments)
     new_grams: set[tuple[str, ...]] = set()
     for s in new:
         new_grams |= _grams([m.group(0).lower() for m in _words(s)])
@@ -138,7 +142,7 @@ def _cover(words: Sequence[str], grams: set[tuple[str, ...]]) -> list[bool]:
 
 
 def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tuple[str, ...]],
-          is_content: Callable[[str], bool]) -> Edit:
+          is_content: Callable[[str], bool], fragments: set[str] = frozenset()) -> Edit:
     matches = _words(sentence)
     words = [m.group(0).lower() for m in matches]
     n = len(words)
@@ -150,6 +154,9 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tupl
     exact = _cover(words, old_grams)
     masked = _cover([_mask(w) for w in words], masked_grams)
     covered = [e or (m and not w[0].isdigit()) for e, m, w in zip(exact, masked, words)]
+    for edge in {0, n - 1}:
+        if words[edge] in fragments:
+            covered[edge] = True
     content = [is_content(m.group(0)) for m in matches]
     uncovered = [i for i in range(n) if not covered[i] and content[i]]
     if not uncovered:
@@ -195,7 +202,8 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tupl
 
 
 def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[str]],
-                         old_figures: dict[int, list[str]], figures: Figures, old_stream: str) -> Edit:
+                         old_figures: dict[int, list[str]], figures: Figures, old_stream: str,
+                         fragments: set[str]) -> Edit:
     """``edit`` with the figures whose value at their place changed added to its changed spans.
 
     The figure sequences are aligned with the old sentences the new one comes from. With one source
@@ -233,6 +241,8 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
         if not inside:
             continue
         first, last = inside[0], inside[-1]
+        if (first == 0 or last == len(lowered) - 1) and lowered[first] in fragments:
+            continue  # a bare figure of the old text, moved to this sentence's edge
         # the value with the two words before it, and with the two after it (where there are any)
         contexts = [lowered[max(0, first - 2):last + 1]] if first > 0 else []
         if last + 1 < len(lowered) or not contexts:
