@@ -1,8 +1,11 @@
 """Per-event state and the story-update decision.
 
-An event remembers its stories (uri, version, text hash) and its known facts. Applying a story
-either changes nothing (a duplicate), seeds the event (its first story), or adds the facts the
-event did not have — and when at least one substantive fact is new, builds an alert.
+An event remembers its stories (uri, version, text hash), the latest version's sentences of each
+uri, and its known facts. Applying a story either changes nothing (a duplicate), seeds the event
+(its first story), records a late version (not newer than the latest seen for its uri: visible
+in the event, never alerting, never replacing the latest text), or adds the facts the event did
+not have — a new version only what it adds to the version it replaces — and when at least one
+substantive fact is new, builds an alert.
 """
 
 from __future__ import annotations
@@ -14,6 +17,12 @@ from typing import Any
 from . import novelty
 from .models import AssignedStory, NewFact, StoryRef
 from .validate import format_time
+
+# The latest text is kept for this many of an event's most recently updated uris: a wire story's
+# versions come within hours, while a big event's state (one record, rewritten on every story)
+# must stay well under the broker's record limit. An older uri's next version is judged like
+# another story (against the event's facts); late versions are still told by the versions seen.
+MAX_VERSION_TEXTS = 200
 
 
 def alert_id_for(event_id: str, uri: str, version: int, text_hash: str) -> str:
@@ -37,12 +46,16 @@ class EventState:
     # one entry per alert, oldest first: its id, kind and story (the alert's new facts are the
     # facts whose "alert_id" is its id); what a reader of the event needs without the alerts topic
     updates: list[dict[str, Any]] = field(default_factory=list)
+    # uri -> {"v": latest version, "s": its sentences}: what the next version is diffed against
+    texts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seed_facts: int = 0  # facts the first story brought: the novelty baseline (see novelty.assess)
+
+    def latest_version(self, uri: str) -> int | None:
+        versions = [s.version for s in self.stories if s.uri == uri]
+        return max(versions) if versions else None
 
     def has(self, uri: str, version: int, text_hash: str) -> bool:
         return any(s.uri == uri and s.version == version and s.text_hash == text_hash for s in self.stories)
-
-    def knows_uri(self, uri: str) -> bool:
-        return any(s.uri == uri for s in self.stories)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +70,8 @@ class EventState:
             "facts": self.facts,
             "alerts": list(self.alerts),
             "updates": list(self.updates),
+            "texts": self.texts,
+            "seed_facts": self.seed_facts,
         }
 
     def copy(self) -> EventState:
@@ -66,7 +81,8 @@ class EventState:
         changed once in a state), so a deep copy would only cost time.
         """
         return EventState(self.event_id, self.shard, self.headline, self.lang, self.first_seen, self.last_update,
-                          list(self.stories), list(self.sources), list(self.facts), list(self.alerts), list(self.updates))
+                          list(self.stories), list(self.sources), list(self.facts), list(self.alerts),
+                          list(self.updates), dict(self.texts), self.seed_facts)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EventState:
@@ -82,6 +98,8 @@ class EventState:
             facts=list(data["facts"]),
             alerts=list(data["alerts"]),
             updates=list(data.get("updates", ())),  # absent in states written before it existed
+            texts=dict(data.get("texts") or {}),
+            seed_facts=data["seed_facts"] if "seed_facts" in data else _leading_run(data["facts"]),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -113,7 +131,7 @@ class EventState:
             **self.summary(),
             "stories": [
                 {"uri": s.uri, "version": s.version, "headline": s.headline, "source": s.source,
-                 "lang": s.lang, "time": fmt(s.time)}
+                 "lang": s.lang, "time": fmt(s.time), **({"late": True} if s.late else {})}
                 for s in self.stories
             ],
             "facts": [_public_fact(f, fmt) for f in self.facts],
@@ -143,6 +161,18 @@ def _public_fact(fact: dict[str, Any], fmt: Any) -> dict[str, Any]:
     return out
 
 
+def _leading_run(facts: list[dict[str, Any]]) -> int:
+    """The first story's facts in a state written before ``seed_facts`` was kept: those that share
+    the first fact's uri and time."""
+    if not facts:
+        return 0
+    first = (facts[0].get("uri"), facts[0].get("time"))
+    n = 0
+    while n < len(facts) and (facts[n].get("uri"), facts[n].get("time")) == first:
+        n += 1
+    return n
+
+
 @dataclass(frozen=True, slots=True)
 class StoryApplied:
     """What applying one story to its event did."""
@@ -161,8 +191,10 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
     if state is not None and state.has(story.uri, story.version, enriched.text_hash):
         return StoryApplied(state, True, (), None)
 
+    latest = state.latest_version(story.uri) if state is not None else None
+    late = latest is not None and story.version <= latest
     ref = StoryRef(uri=story.uri, version=story.version, text_hash=enriched.text_hash,
-                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when)
+                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when, late=late)
     if state is None:
         state = EventState(event_id=assignment.event_id, shard=enriched.shard,
                            headline=enriched.headline or (enriched.sentences[0] if enriched.sentences else ""),
@@ -172,11 +204,21 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
         state = state.copy()  # callers may keep the old one
         is_first = False
 
-    kind = "new_version" if state.knows_uri(story.uri) else "new_story"
-    # every known fact was analysed in the language of the story that brought it
-    same_lang = all(ref.lang == enriched.lang for ref in state.stories)
-    result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline,
-                            known_lang=enriched.lang if same_lang else None)
+    kind = "new_version" if latest is not None else "new_story"
+    if late:  # recorded, but the latest version stays what the event knows and diffs against
+        result = novelty.NoveltyResult()
+    else:
+        # every known fact was analysed in the language of the story that brought it
+        same_lang = all(ref.lang == enriched.lang for ref in state.stories)
+        previous = state.texts.get(story.uri)
+        result = novelty.assess(state.facts, enriched.sentences, enriched.lang, headline=enriched.headline,
+                                known_lang=enriched.lang if same_lang else None,
+                                previous=previous["s"] if previous is not None else None,
+                                baseline=None if is_first else state.seed_facts)
+        state.texts.pop(story.uri, None)  # re-inserted last: the dict is in update order
+        state.texts[story.uri] = {"v": story.version, "s": list(enriched.sentences)}
+        while len(state.texts) > MAX_VERSION_TEXTS:
+            del state.texts[next(iter(state.texts))]
     alert_id = (None if is_first or not result.new_facts
                 else alert_id_for(state.event_id, story.uri, story.version, enriched.text_hash))
     # facts_to_add and new_facts are the same sentences, in the same order
@@ -188,6 +230,8 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
                 if values:
                     record[key] = list(values)
         state.facts.append(record)
+    if is_first:
+        state.seed_facts = len(state.facts)
 
     state.stories.append(ref)
     if story.source and story.source not in state.sources:

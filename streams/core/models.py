@@ -152,15 +152,19 @@ class NewFact:
     names: tuple[str, ...] = ()  # new named entities
     numbers: tuple[str, ...] = ()  # new figures
     score: float = 0.0
+    context: str | None = None  # the sentence ``text`` was glued onto or into, when it is a clause
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "text": self.text,
             "terms": list(self.terms),
             "names": list(self.names),
             "numbers": list(self.numbers),
             "score": round(self.score, 4),
         }
+        if self.context is not None:
+            out["context"] = self.context
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NewFact:
@@ -170,6 +174,7 @@ class NewFact:
             names=tuple(data.get("names", ())),
             numbers=tuple(data.get("numbers", ())),
             score=float(data.get("score", 0.0)),
+            context=data.get("context"),
         )
 
 
@@ -184,11 +189,15 @@ class StoryRef:
     source: str | None = None
     lang: str = "und"
     time: float = 0.0
+    late: bool = False  # arrived after a newer version of its uri: recorded, never alerts
 
     def to_dict(self) -> dict[str, Any]:
         # called for every story of an event on every story of that event: no ``asdict``
-        return {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
-                "source": self.source, "lang": self.lang, "time": self.time}
+        out = {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
+               "source": self.source, "lang": self.lang, "time": self.time}
+        if self.late:
+            out["late"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoryRef:

@@ -38,7 +38,10 @@ def test_snapshot_updates_and_facts_restate_every_alert(feed):
         out = pipeline.process_document(copy.deepcopy(doc), arrival=0.0)
         if out.alert is not None:
             alerts.setdefault(out.alert["event_id"], []).append(out.alert)
-    assert alerts, "every feed here has at least one story update"
+    if feed == "flood reversed":  # versions 2 and 1 arrive after version 3: late, they never alert
+        assert not alerts
+    else:
+        assert alerts, "every other feed here has at least one story update"
     check = validator("event")
     for event_id, raw in pipeline.events.items():
         snapshot = EventState.from_dict(raw).snapshot()
