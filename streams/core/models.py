@@ -205,7 +205,7 @@ class StoryRef:
 class Rejection:
     """Why a raw input message was refused (goes to the dead-letter topic)."""
 
-    reason: str  # machine-readable kind: not_utf8, not_json, schema, too_large, empty
+    reason: str  # machine-readable kind: not_utf8, not_json, schema, too_large, empty, no_text
     detail: str  # human-readable, names the field and the rule where there is one
     field: str | None = None
 
