@@ -107,7 +107,7 @@ class EventState:
             **self.summary(),
             "stories": [
                 {"uri": s.uri, "version": s.version, "headline": s.headline, "source": s.source,
-                 "lang": s.lang, "time": fmt(s.time)}
+                 "lang": s.lang, "lang_confidence": s.lang_confidence, "time": fmt(s.time)}
                 for s in self.stories
             ],
             "facts": [
@@ -139,7 +139,8 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
         return StoryApplied(state, True, (), None)
 
     ref = StoryRef(uri=story.uri, version=story.version, text_hash=enriched.text_hash,
-                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when)
+                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when,
+                   lang_confidence=enriched.lang_confidence)
     if state is None:
         state = EventState(event_id=assignment.event_id, shard=enriched.shard,
                            headline=enriched.headline or (enriched.sentences[0] if enriched.sentences else ""),
@@ -181,6 +182,7 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
             "headline": enriched.headline,
             "source": story.source,
             "lang": enriched.lang,
+            "lang_confidence": enriched.lang_confidence,
             "url": story.url,
             "versioncreated": format_time(when),
         },

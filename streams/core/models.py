@@ -75,6 +75,8 @@ class EnrichedStory:
     sentences: tuple[str, ...]
     text_hash: str
     shard: str
+    #: how sure the language step is of ``lang`` (0.0 for "und" and for records written before)
+    lang_confidence: float = 0.0
 
     @property
     def idempotency_key(self) -> str:
@@ -93,6 +95,7 @@ class EnrichedStory:
             "sentences": list(self.sentences),
             "text_hash": self.text_hash,
             "shard": self.shard,
+            "lang_confidence": self.lang_confidence,
         }
 
     @classmethod
@@ -104,6 +107,7 @@ class EnrichedStory:
             sentences=tuple(data["sentences"]),
             text_hash=data["text_hash"],
             shard=data["shard"],
+            lang_confidence=float(data.get("lang_confidence", 0.0)),
         )
 
 
@@ -184,18 +188,19 @@ class StoryRef:
     source: str | None = None
     lang: str = "und"
     time: float = 0.0
+    lang_confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         # called for every story of an event on every story of that event: no ``asdict``
         return {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
-                "source": self.source, "lang": self.lang, "time": self.time}
+                "source": self.source, "lang": self.lang, "time": self.time, "lang_confidence": self.lang_confidence}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoryRef:
-        if len(data) == 7:  # the form to_dict writes: every field, nothing else
+        if len(data) == 8:  # the form to_dict writes: every field, nothing else
             try:
                 return cls(data["uri"], data["version"], data["text_hash"], data["headline"], data["source"],
-                           data["lang"], data["time"])
+                           data["lang"], data["time"], data["lang_confidence"])
             except KeyError:
                 pass
         return _from_dict(cls, data)
