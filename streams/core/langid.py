@@ -183,9 +183,42 @@ _SCRIPT_CANDIDATES: dict[str, frozenset[str]] = {
     "Arabic": _LD_SCRIPT_LANGS["Arabic"],
     "Devanagari": _LD_SCRIPT_LANGS["Devanagari"],
 }
+#: Close languages of a script (families, neighbours): lingua weighs langdetect's candidates
+#: with their kin and with every language langdetect lacks (which it cannot propose).
+#: Scripts without groups weigh all their languages. Fewer languages, faster lingua.
+_KIN_GROUPS: dict[str, tuple[frozenset[str], ...]] = {
+    "Latin": tuple(frozenset(g.split()) for g in (
+        "ca es pt it fr ro", "en de nl af da sv", "cy en", "cs sk pl sl hr", "lt lv et fi hu",
+        "id tl", "so", "sq", "vi", "sw", "tr",
+    )),
+}
+_KIN: dict[str, frozenset[str]] = {
+    lang: frozenset().union(*(g for g in groups if lang in g))
+    for groups in _KIN_GROUPS.values() for g in groups for lang in g
+}
+#: langdetect's languages below this (relative) probability are not candidates.
+LD_CANDIDATE = 0.001
+
+
+def _candidates(script: str, ld: dict[str, float], total: float) -> frozenset[str]:
+    """The languages worth weighing: langdetect's candidates, their kin, and the languages
+    langdetect lacks, in the script."""
+    allowed = _SCRIPT_CANDIDATES[script]
+    if script not in _KIN_GROUPS or total <= 0.0:
+        return allowed
+    out = set(_LD_LACKS_BY_SCRIPT[script])
+    for lang, p in ld.items():
+        if p >= LD_CANDIDATE * total:
+            out |= _KIN.get(lang, frozenset({lang}))
+    return frozenset(out) & allowed
+
+
 #: Candidates langdetect has no model of (Norwegian is its "no").
 _LD_LACKS: frozenset[str] = frozenset().union(*_SCRIPT_CANDIDATES.values()) - frozenset().union(
     *_LD_SCRIPT_LANGS.values()) - {"nb", "nn"}
+_LD_LACKS_BY_SCRIPT: dict[str, frozenset[str]] = {
+    script: langs - _LD_SCRIPT_LANGS[script] for script, langs in _SCRIPT_CANDIDATES.items()
+}
 #: Scripts whose words the word model checks (word-level tokens).
 _WORD_SCRIPTS = frozenset({"Latin", "Cyrillic"})
 #: Scripts that carry more information per letter than Latin, and that, when mixed with Latin,
@@ -263,7 +296,7 @@ _LD_PROXY: dict[str, tuple[str, ...]] = {
     "sr": ("mk", "bg", "ru", "uk"), "be": ("uk", "ru", "bg"), "kk": ("ru", "bg", "mk", "uk"),
     "mn": ("ru", "bg", "mk", "uk"),
 }
-_LINGUA_PROXY: dict[str, tuple[str, ...]] = {"ne": ("hi", "mr"), "no": ("nb", "nn")}
+_LINGUA_PROXY: dict[str, tuple[str, ...]] = {"ne": ("hi", "mr")}
 
 
 class _Engine:
@@ -294,42 +327,52 @@ class _Engine:
 
 
 class _Lingua:
-    """One lingua detector per script, over that script's languages, built on first use."""
+    """lingua detectors over sets of candidate languages, built on first use and kept (the
+    models are shared between detectors and load once per language, lazily)."""
+
+    #: Distinct candidate sets kept (a detector is small: the models are not per detector).
+    MAX_DETECTORS = 4096
 
     def __init__(self) -> None:
         import lingua
 
         self._lingua = lingua
-        self._detectors: dict[str, Any] = {}
+        self._detectors: dict[frozenset[str], tuple[Any, dict[Any, str]]] = {}
         self._lock = threading.Lock()
         self.langs: frozenset[str] = frozenset(
             lang.iso_code_639_1.name.lower() for lang in lingua.Language.all()
         )
 
-    def _detector(self, script: str) -> Any:
-        det = self._detectors.get(script)
-        if det is None:
+    def _detector(self, langs: frozenset[str]) -> tuple[Any, dict[Any, str]]:
+        found = self._detectors.get(langs)
+        if found is None:
             with self._lock:
-                det = self._detectors.get(script)
-                if det is None:
+                found = self._detectors.get(langs)
+                if found is None:
                     lg = self._lingua
-                    langs = [
-                        lg.Language.from_iso_code_639_1(getattr(lg.IsoCode639_1, code.upper()))
-                        for code in sorted(_SCRIPT_CANDIDATES[script] & self.langs)
-                    ]
-                    det = (lg.LanguageDetectorBuilder.from_languages(*langs)
+                    codes = {
+                        lg.Language.from_iso_code_639_1(getattr(lg.IsoCode639_1, code.upper())): code
+                        for code in sorted(langs)
+                    }
+                    det = (lg.LanguageDetectorBuilder.from_languages(*codes)
                            .with_low_accuracy_mode().build())
-                    self._detectors[script] = det
-        return det
+                    if len(self._detectors) >= self.MAX_DETECTORS:
+                        self._detectors.clear()
+                    found = self._detectors[langs] = (det, codes)
+        return found
 
-    def probabilities(self, text: str, script: str) -> dict[str, float]:
-        """lingua's confidence for each language of ``script`` ({} when it has no opinion)."""
-        values = self._detector(script).compute_language_confidence_values(text)
-        return {v.language.iso_code_639_1.name.lower(): v.value for v in values if v.value > 0.0}
+    def probabilities(self, text: str, langs: frozenset[str]) -> dict[str, float]:
+        """lingua's confidence for each of ``langs`` it knows ({} when it has no opinion)."""
+        known = langs & self.langs
+        if len(known) < 2:
+            return {lang: 1.0 for lang in known}
+        det, codes = self._detector(known)
+        return {codes[v.language]: v.value for v in det.compute_language_confidence_values(text)
+                if v.value > 0.0}
 
-    def loaded(self) -> tuple[str, ...]:
-        """Scripts whose detector was built (diagnostics)."""
-        return tuple(sorted(self._detectors))
+    def loaded(self) -> int:
+        """Candidate sets with a detector (diagnostics)."""
+        return len(self._detectors)
 
 
 _engine: _Engine | None = None
@@ -440,8 +483,7 @@ def _analyse(text: str, hint: str | None) -> Decision:
             return Decision("as", 1.0, "script")  # letters Bengali does not use
         return Decision(default, 1.0, "script")
 
-    candidates = _SCRIPT_CANDIDATES.get(script)
-    if candidates is None or scripts[script] < MIN_LETTERS:
+    if script not in _SCRIPT_CANDIDATES or scripts[script] < MIN_LETTERS:
         return _no_evidence(hint, script)
 
     if len(scripts) > 1:
@@ -451,8 +493,12 @@ def _analyse(text: str, hint: str | None) -> Decision:
         text = _only_script(text, script, chars)
 
     ld = engine().probabilities(text)
-    li = lingua_engine().probabilities(text, script)
-    ld_total = sum(p for lang, p in ld.items() if lang in _LD_SCRIPT_LANGS[script])
+    ld = {lang: p for lang, p in ld.items() if lang in _LD_SCRIPT_LANGS[script]}
+    ld_total = sum(ld.values())
+    candidates = _candidates(script, ld, ld_total)
+    if hint is not None and hint in _SCRIPT_CANDIDATES[script]:
+        candidates = candidates | {hint}
+    li = lingua_engine().probabilities(text, candidates)
     if ld_total <= 0.0 and not li:
         return _no_evidence(hint, script)  # neither engine sees any language in it
     scores: dict[str, float] = {}
