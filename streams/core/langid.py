@@ -287,6 +287,42 @@ def _only_script(text: str, script: str, chars: Counter[str]) -> str:
 
 
 # --------------------------------------------------------------------------------------------
+# Romanized Hindi and Urdu
+
+#: Hindustani function words as they are typed in Latin letters (postpositions, pronouns,
+#: auxiliaries, conjunctions, negation, the commonest verbs). Neither engine models
+#: romanized Hindi/Urdu ("kya aap ne unke liye kuch kiya?" comes out as Estonian, Somali,
+#: Yoruba...); these words make up a third or more of such text and of no other language's.
+_HINDUSTANI = frozenset("""
+hai hain ho hota hoti hote tha thi thay ka ki ke ko se ne mein men par aur bhi nahi nahin
+nahee kya kyun kyon kyunki kaise jab tab toh yeh ye yah woh wo vah vo iske uske unke inke
+iska uska unka inka apne apna apni hum ham tum aap mujhe mujhko tumhe unhe unhone hamare
+hamara hamari tumhara kuch sab bahut bahot liye saath sath baad pehle pahle karne karna
+karte karta karti kar karke kiya kiye gaya gayi gaye raha rahi rahe sakte sakta sakti jata
+jati jaate jaana hua hue diya dena lekin magar agar wahan yahan aisa aise waisa kaun kahan
+kabhi abhi sirf zyada jaise phir fir ek
+""".split())
+#: Spellings of those words usual in romanized Urdu, not Hindi ("kai" for ke, "aik" for ek).
+_URDU_SPELLINGS = frozenset("kai mai aik sai nai hamain lye gai bohat bohot kay".split())
+#: Share of a text's words (at least ROMAN_MIN_WORDS of them) that must be such words.
+ROMAN_SHARE = 0.3
+ROMAN_MIN_WORDS = 3
+
+
+def _romanized_hindustani(text: str) -> Decision | None:
+    """Hindi or Urdu typed in (ASCII) Latin letters, or None. Checked first on Latin text:
+    the romanization is plain ASCII, which keeps Maori "mai", Slovene "se ne" out."""
+    toks = wordlm.tokens(text, LM_TOKENS)
+    if len(toks) < ROMAN_MIN_WORDS or not all(t.isascii() for t in toks):
+        return None
+    hits = sum(1 for t in toks if t in _HINDUSTANI or t in _URDU_SPELLINGS)
+    if hits < ROMAN_MIN_WORDS or hits < ROMAN_SHARE * len(toks):
+        return None
+    urdu = any(t in _URDU_SPELLINGS for t in toks)
+    return Decision("ur" if urdu else "hi", hits / len(toks), "romanized")
+
+
+# --------------------------------------------------------------------------------------------
 # Engines
 
 #: Languages one engine lacks, with the other engine's languages their texts come out as
@@ -411,7 +447,8 @@ def engine_name() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """A language, its confidence in [0, 1] and why: ``script``, ``fused``, ``hint``, ``none``."""
+    """A language, its confidence in [0, 1] and why: ``script``, ``fused``, ``romanized``,
+    ``hint``, ``none``."""
 
     lang: str
     prob: float
@@ -491,6 +528,11 @@ def _analyse(text: str, hint: str | None) -> Decision:
             text = _fix_homoglyphs(text)
             chars = Counter(text.lower())
         text = _only_script(text, script, chars)
+
+    if script == "Latin":
+        romanized = _romanized_hindustani(text)
+        if romanized is not None:
+            return romanized
 
     ld = engine().probabilities(text)
     ld = {lang: p for lang, p in ld.items() if lang in _LD_SCRIPT_LANGS[script]}
