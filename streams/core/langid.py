@@ -48,6 +48,7 @@ from bisect import bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -191,42 +192,25 @@ _SCRIPT_CANDIDATES: dict[str, frozenset[str]] = {
     "Arabic": _LD_SCRIPT_LANGS["Arabic"],
     "Devanagari": _LD_SCRIPT_LANGS["Devanagari"],
 }
-#: Close languages of a script (families, neighbours): lingua weighs langdetect's candidates
-#: with their kin and with every language langdetect lacks (which it cannot propose).
-#: Scripts without groups weigh all their languages. Fewer languages, faster lingua.
-_KIN_GROUPS: dict[str, tuple[frozenset[str], ...]] = {
-    "Latin": tuple(frozenset(g.split()) for g in (
-        "ca es pt it fr ro", "en de nl af da sv", "cy en", "cs sk pl sl hr", "lt lv et fi hu",
-        "id tl", "so", "sq", "vi", "sw", "tr",
-    )),
-}
-_KIN: dict[str, frozenset[str]] = {
-    lang: frozenset().union(*(g for g in groups if lang in g))
-    for groups in _KIN_GROUPS.values() for g in groups for lang in g
-}
-#: langdetect's languages below this (relative) probability are not candidates.
-LD_CANDIDATE = 0.001
+@lru_cache(maxsize=None)
+def _script_table(script: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, ...], float], ...]:
+    """Per language of ``script``: langdetect's codes for it, fastText's (empty: it lacks the
+    language), and its log-prior."""
+    return tuple(
+        (lang, _LD_PROXY.get(lang, (lang,)), () if lang in _FT_LACKS else _FT_PROXY.get(lang, (lang,)),
+         -EXTRA_PRIOR if lang in _LD_LACKS else 0.0)
+        for lang in sorted(_SCRIPT_CANDIDATES[script])
+    )
 
 
-def _candidates(script: str, ld: dict[str, float], total: float) -> frozenset[str]:
-    """The languages worth weighing: langdetect's candidates, their kin, and the languages
-    langdetect lacks, in the script."""
-    allowed = _SCRIPT_CANDIDATES[script]
-    if script not in _KIN_GROUPS or total <= 0.0:
-        return allowed
-    out = set(_LD_LACKS_BY_SCRIPT[script])
-    for lang, p in ld.items():
-        if p >= LD_CANDIDATE * total:
-            out |= _KIN.get(lang, frozenset({lang}))
-    return frozenset(out) & allowed
+#: Languages of a script the cheap engines' scores put first, that lingua then weighs (with
+#: the languages neither langdetect nor fastText knows, which they cannot put anywhere).
+LINGUA_TOP = 6
 
 
 #: Candidates langdetect has no model of (Norwegian is its "no").
 _LD_LACKS: frozenset[str] = frozenset().union(*_SCRIPT_CANDIDATES.values()) - frozenset().union(
     *_LD_SCRIPT_LANGS.values()) - {"nb", "nn"}
-_LD_LACKS_BY_SCRIPT: dict[str, frozenset[str]] = {
-    script: langs - _LD_SCRIPT_LANGS[script] for script, langs in _SCRIPT_CANDIDATES.items()
-}
 #: Scripts whose words the word model checks (word-level tokens).
 _WORD_SCRIPTS = frozenset({"Latin", "Cyrillic"})
 #: Scripts that carry more information per letter than Latin, and that, when mixed with Latin,
@@ -584,28 +568,33 @@ def _analyse(text: str, hint: str | None) -> Decision:
     ld = engine().probabilities(text)
     ld = {lang: p for lang, p in ld.items() if lang in _LD_SCRIPT_LANGS[script]}
     ld_total = sum(ld.values())
-    candidates = _candidates(script, ld, ld_total)
-    if hint is not None and hint in _SCRIPT_CANDIDATES[script]:
-        candidates = candidates | {hint}
-    li = lingua_engine().probabilities(text, candidates)
-    if ld_total <= 0.0 and not li:
-        return _no_evidence(hint, script)  # neither engine sees any language in it
     ft = fasttext_engine().probabilities(text)
-    ft_top = max((ft.get(c, 0.0) for c in candidates), default=0.0)
+    allowed = _SCRIPT_CANDIDATES[script]
+    if ld_total <= 0.0 and not any(code in allowed for code in ft):
+        return _no_evidence(hint, script)  # no engine sees a language of the script in it
+
+    # langdetect and fastText score every language of the script (dictionary look-ups) ...
+    ft_top = max((ft.get(lang, 0.0) for lang in allowed), default=0.0)
+    ld_scale = 1.0 / ld_total if ld_total > 0.0 else 0.0
     scores: dict[str, float] = {}
-    for lang in candidates:
-        p_ld = max(ld.get(x, 0.0) for x in _LD_PROXY.get(lang, (lang,)))
-        p_li = max(li.get(x, 0.0) for x in _LINGUA_PROXY.get(lang, (lang,)))
-        score = math.log(p_ld / ld_total + LD_FLOOR) if ld_total > 0.0 else 0.0
-        score += math.log(p_li + LINGUA_FLOOR) if li else 0.0
+    for lang, ld_codes, ft_codes, prior in _script_table(script):
+        p_ld = ld.get(ld_codes[0], 0.0) if len(ld_codes) == 1 else max(map(ld.get, ld_codes, repeat(0.0)))
         # a language fastText lacks gets its best candidate's value: no opinion, no veto
-        p_ft = ft_top if lang in _FT_LACKS else max(ft.get(x, 0.0) for x in _FT_PROXY.get(lang, (lang,)))
-        score += math.log(p_ft + FT_FLOOR)
-        if lang in _LD_LACKS:
-            score -= EXTRA_PRIOR
-        if lang == hint:
-            score += HINT_PRIOR
-        scores[lang] = score
+        p_ft = (ft_top if not ft_codes else ft.get(ft_codes[0], 0.0) if len(ft_codes) == 1
+                else max(map(ft.get, ft_codes, repeat(0.0))))
+        score = math.log(p_ld * ld_scale + LD_FLOOR) if ld_scale else 0.0
+        scores[lang] = score + math.log(p_ft + FT_FLOOR) + prior
+    if hint in scores:
+        scores[hint] += HINT_PRIOR
+    # ... and lingua weighs their leaders, with the languages they cannot name.
+    leaders = sorted(scores, key=lambda lang: (-scores[lang], lang))[:LINGUA_TOP]
+    candidates = frozenset(leaders) | (_FT_LACKS & allowed)
+    li = lingua_engine().probabilities(text, candidates)
+    scores = {
+        lang: scores[lang] + (math.log(max(li.get(x, 0.0) for x in _LINGUA_PROXY.get(lang, (lang,)))
+                                       + LINGUA_FLOOR) if li else 0.0)
+        for lang in candidates
+    }
 
     # Words for the leaders, when every one of them has a word list (wordfreq): how well
     # each list explains the text's words.
