@@ -203,6 +203,13 @@ def _script_table(script: str) -> tuple[tuple[str, tuple[str, ...], tuple[str, .
     )
 
 
+#: When langdetect + fastText put their leader this far (log) ahead of the runner-up (both
+#: engines sure, ~400x), lingua is not asked: it would not change the answer. Chosen on the
+#: tune halves (5 / 6 / never: supported 99.32 / 99.28 / 99.20 %, papluca 99.49 / 99.51 /
+#: 99.47 %, unsupported confident-wrong 19 / 18 / 18 %); most news text is settled this way.
+SETTLED_MARGIN = 6.0
+
+
 #: Languages of a script the cheap engines' scores put first, that lingua then weighs (with
 #: the languages neither langdetect nor fastText knows, which they cannot put anywhere).
 LINGUA_TOP = 6
@@ -588,8 +595,12 @@ def _analyse(text: str, hint: str | None) -> Decision:
         scores[hint] += HINT_PRIOR
     # ... and lingua weighs their leaders, with the languages they cannot name.
     leaders = sorted(scores, key=lambda lang: (-scores[lang], lang))[:LINGUA_TOP]
-    candidates = frozenset(leaders) | (_FT_LACKS & allowed)
-    li = lingua_engine().probabilities(text, candidates)
+    if len(leaders) > 1 and scores[leaders[0]] - scores[leaders[1]] >= SETTLED_MARGIN:
+        # langdetect and fastText agree, both sure: lingua would not change the answer
+        candidates, li = frozenset(leaders), {}
+    else:
+        candidates = frozenset(leaders) | (_FT_LACKS & allowed)
+        li = lingua_engine().probabilities(text, candidates)
     scores = {
         lang: scores[lang] + (math.log(max(li.get(x, 0.0) for x in _LINGUA_PROXY.get(lang, (lang,)))
                                        + LINGUA_FLOOR) if li else 0.0)
