@@ -543,7 +543,13 @@ def analyse(text: str, hint: str | None = None) -> Decision:
         return Decision(UND, 0.0, "error")
 
 
+#: Web and mail addresses: letters, but no language ("example.com/news" is not Maori).
+_ADDRESS_RE = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.-]+", re.IGNORECASE)
+
+
 def _analyse(text: str, hint: str | None) -> Decision:
+    if "@" in text or "://" in text or "www." in text.lower():
+        text = _ADDRESS_RE.sub(" ", text)
     chars = Counter(text.lower())
     scripts = _script_counts(chars)
     script = _dominant_script(scripts)

@@ -91,6 +91,10 @@ def test_languages_langdetect_lacks_are_answered() -> None:
     assert detect_text(swahili) == "sw"
 
 
+def test_addresses_are_not_language() -> None:
+    assert detect_text(f"{EN} https://example.com/nyheter/2024 desk@example.org") == "en"
+
+
 def test_romanized_hindi_and_urdu() -> None:
     assert langid.analyse("kya aap ne unke liye kuch kiya? mujhe nahi pata").lang == "hi"
     assert langid.analyse("kya aap ne unke liye kuch kiya? mujhe nahi pata").reason == "romanized"
@@ -110,7 +114,8 @@ def test_decision_has_a_confidence() -> None:
     assert langid.analyse("Een baby kruipt.").prob < d.prob
 
 
-@pytest.mark.parametrize("text", ["", "   ", "12345 67", "🙂🙂🙂", "!!!???", "\x00\x01", "…"])
+@pytest.mark.parametrize("text", ["", "   ", "12345 67", "🙂🙂🙂", "!!!???", "\x00\x01", "…",
+                                  "https://example.com/news/123", "desk@wire.example.org", "www.example.com"])
 def test_no_evidence_is_und(text: str) -> None:
     assert detect_language(text, text) == UND
 
