@@ -4,11 +4,10 @@
 prints JSON (one object per file, keyed by path, when several are given): accuracy overall and
 per language, on languages langdetect supports vs the others, the top confusions and the
 confusable pairs (both directions added up), the "und" rate overall and on texts of three or
-more words, the mean confidence of right and wrong answers, how often an unsupported language
-gets a confident wrong label,
-the same figures on two fixed halves of the data (``tune``/``holdout``, split by a hash of the
-text, so thresholds can be chosen on one half and checked on the other), and optionally the
-time per ~3 KB article.
+more words, the mean confidence of right and wrong answers and its calibration error, how
+often an unsupported language gets a confident wrong label, the same figures on two fixed
+halves of the data (``tune``/``holdout``, split by a hash of the text, so thresholds can be
+chosen on one half and checked on the other), and optionally the time per ~3 KB article.
 """
 
 from __future__ import annotations
@@ -95,6 +94,21 @@ def _summary(pairs: list[tuple[str, str]], supported: frozenset[str], top_n: int
     }
 
 
+def _calibration_error(confidence: dict[bool, list[float]], bins: int = 10) -> float | None:
+    """Expected calibration error of the answers' confidence: per confidence bin, how far the
+    mean confidence is from the share of right answers, weighted by the bin's size."""
+    pairs = [(p, right) for right, ps in confidence.items() for p in ps]
+    if not pairs:
+        return None
+    sums = [[0, 0.0, 0] for _ in range(bins)]
+    for p, right in pairs:
+        b = sums[min(int(p * bins), bins - 1)]
+        b[0] += 1
+        b[1] += p
+        b[2] += right
+    return round(sum(abs(total - hits) for _, total, hits in sums) / len(pairs), 4)
+
+
 def evaluate_langid(
     rows: Iterable[dict[str, Any]],
     detect: Detect | None = None,
@@ -156,6 +170,7 @@ def evaluate_langid(
             name: round(sum(v) / len(v), 4) if v else None
             for name, v in (("right", confidence[True]), ("wrong", confidence[False]))
         },
+        confidence_calibration_error=_calibration_error(confidence),
         ms_per_text=round(elapsed * 1000 / max(len(pairs), 1), 4),
         splits={name: _summary(halves[name], supported, 5) for name in ("tune", "holdout")},
         per_language=per_lang,
