@@ -131,7 +131,8 @@ class EventState:
             **self.summary(),
             "stories": [
                 {"uri": s.uri, "version": s.version, "headline": s.headline, "source": s.source,
-                 "lang": s.lang, "time": fmt(s.time), **({"late": True} if s.late else {})}
+                 "lang": s.lang, "lang_confidence": s.lang_confidence, "time": fmt(s.time),
+                 **({"late": True} if s.late else {})}
                 for s in self.stories
             ],
             "facts": [_public_fact(f, fmt) for f in self.facts],
@@ -194,7 +195,8 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
     latest = state.latest_version(story.uri) if state is not None else None
     late = latest is not None and story.version <= latest
     ref = StoryRef(uri=story.uri, version=story.version, text_hash=enriched.text_hash,
-                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when, late=late)
+                   headline=enriched.headline, source=story.source, lang=enriched.lang, time=when, late=late,
+                   lang_confidence=enriched.lang_confidence)
     if state is None:
         state = EventState(event_id=assignment.event_id, shard=enriched.shard,
                            headline=enriched.headline or (enriched.sentences[0] if enriched.sentences else ""),
@@ -259,6 +261,7 @@ def apply_story(state: EventState | None, assigned: AssignedStory) -> StoryAppli
             "headline": enriched.headline,
             "source": story.source,
             "lang": enriched.lang,
+            "lang_confidence": enriched.lang_confidence,
             "url": story.url,
             "versioncreated": format_time(when),
         },

@@ -75,6 +75,8 @@ class EnrichedStory:
     sentences: tuple[str, ...]
     text_hash: str
     shard: str
+    #: how sure the language step is of ``lang`` (0.0 for "und" and for records written before)
+    lang_confidence: float = 0.0
 
     @property
     def idempotency_key(self) -> str:
@@ -93,6 +95,7 @@ class EnrichedStory:
             "sentences": list(self.sentences),
             "text_hash": self.text_hash,
             "shard": self.shard,
+            "lang_confidence": self.lang_confidence,
         }
 
     @classmethod
@@ -104,6 +107,7 @@ class EnrichedStory:
             sentences=tuple(data["sentences"]),
             text_hash=data["text_hash"],
             shard=data["shard"],
+            lang_confidence=float(data.get("lang_confidence", 0.0)),
         )
 
 
@@ -190,21 +194,22 @@ class StoryRef:
     lang: str = "und"
     time: float = 0.0
     late: bool = False  # arrived after a newer version of its uri: recorded, never alerts
+    lang_confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         # called for every story of an event on every story of that event: no ``asdict``
         out = {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
-               "source": self.source, "lang": self.lang, "time": self.time}
+               "source": self.source, "lang": self.lang, "time": self.time, "lang_confidence": self.lang_confidence}
         if self.late:
             out["late"] = True
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoryRef:
-        if len(data) == 7:  # the form to_dict writes: every field, nothing else
+        if len(data) == 8:  # the form to_dict writes for a story that is not late: every other field
             try:
                 return cls(data["uri"], data["version"], data["text_hash"], data["headline"], data["source"],
-                           data["lang"], data["time"])
+                           data["lang"], data["time"], lang_confidence=data["lang_confidence"])
             except KeyError:
                 pass
         return _from_dict(cls, data)
@@ -214,7 +219,7 @@ class StoryRef:
 class Rejection:
     """Why a raw input message was refused (goes to the dead-letter topic)."""
 
-    reason: str  # machine-readable kind: not_utf8, not_json, schema, too_large, empty
+    reason: str  # machine-readable kind: not_utf8, not_json, schema, too_large, empty, no_text
     detail: str  # human-readable, names the field and the rule where there is one
     field: str | None = None
 

@@ -44,7 +44,8 @@ def _text_hash(headline: str, sentences: tuple[str, ...]) -> str:
 def enrich(story: Story, shard_by: str = "lang") -> EnrichedStory:
     """Stage 1 (stateless): normalize the text, drop page debris, detect the language."""
     clean = normalize.clean_story(story.headline, story.body_text)
-    lang = langid.detect_language(clean.headline, clean.body, hint=story.language_hint)
+    decision = langid.detect_story(clean.headline, clean.body, hint=story.language_hint)
+    lang = decision.lang
     return EnrichedStory(
         story=story,
         lang=lang,
@@ -52,6 +53,7 @@ def enrich(story: Story, shard_by: str = "lang") -> EnrichedStory:
         sentences=clean.sentences,
         text_hash=_text_hash(clean.headline, clean.sentences),
         shard=shard_for(lang, shard_by),
+        lang_confidence=round(decision.prob, 4),
     )
 
 
@@ -132,6 +134,7 @@ class EventStage:
             "uri": story.uri,
             "version": story.version,
             "lang": enriched.lang,
+            "lang_confidence": enriched.lang_confidence,
             "event_id": event_id,
             "is_update": applied.alert is not None,
             "is_new_event": assigned.assignment.is_new_event,
