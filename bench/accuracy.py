@@ -47,11 +47,11 @@ def main() -> None:
     cluster_file = str(args.data / "cluster-dev.jsonl")
     figures = {
         "langid": run("streams.eval.langid", [str(args.data / "langid-dev.jsonl"), "--no-per-language"]),
-        "clustering": run("streams.eval.clustering", [cluster_file]),
+        "clustering": run("streams.eval.clustering", [cluster_file, "--json"]),
         "novelty": run("streams.eval.novelty", [cluster_file, "--seeds", str(args.data / "seeds.jsonl")]),
     }
     if not args.quick:
-        figures["clustering_headline_only"] = run("streams.eval.clustering", [cluster_file, "--headline-only"])
+        figures["clustering_headline_only"] = run("streams.eval.clustering", [cluster_file, "--headline-only", "--json"])
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
 
 
