@@ -4,14 +4,17 @@ joins the best-matching live event of its shard or founds a new one.
 * **Features** (``features.py``): TF-IDF vectors of the headline + lead (first
   ``lead_sentences``) and of the headline, folded name tokens, normalized figures. IDF = background (``wordfreq``) blended with the shard's running
   event frequencies (``termstats.py``), so weights are sensible from the first story on.
-* **Score**: a logistic combination (``FEATURE_NAMES``) of body cosine, headline cosine,
-  headline-vs-event cosine, names cosine, shared figures, the idf mass of shared terms and names,
-  "both have figures, none shared", and the idf of the three rarest shared terms; minus a recency
-  decay in days since the event's last story. The weights are fitted by logistic regression on
-  story/candidate pairs of the tune half of the dev data (full stories and headline-only flashes;
-  gold clusters split by CRC32 parity; events built from the gold decisions), the threshold picked
-  on the same half (``bench/fit_clusterer.py``): one configuration for every stream. A story in
-  a language the event has not seen yet is also scored on names and figures alone (hand-set
+* **Score**: a logistic combination (``FEATURE_NAMES``) of the story's similarity to the event's
+  profile, a centroid over all its stories (body, headline, headline-vs-event and names cosines,
+  shared figures, the idf mass of shared terms and names, "both have figures, none shared", the
+  idf of the three rarest shared terms), of time (log hours since the event's last story, learned
+  from dated data; while a shard's stream carries no time — every story stamped alike — an
+  ``undated`` feature stands in for it), of how much text the story carries (``short`` and its
+  interactions: a flash and a long article are not held to one cosine), of a missing headline and
+  of the event's size. Weights and the join threshold are fitted by ``bench/fit_clusterer.py`` on
+  the tune half (split by gold event) of the whole dev suite — a dated stream, full lower-cased
+  articles, title + lead, headlines only — one configuration for every stream. A story in a
+  language the event has not seen yet is also scored on names and figures alone (hand-set
   ``cross_weights``: the dev data is monolingual), and the better of the two counts.
 * **Candidates**: an inverted index (term -> live events, most recently updated last) queried with
   the story's rarest terms; very long posting lists are read only for their most recent events,
@@ -62,8 +65,8 @@ class ClusterConfig:
     posting_budget: int = 512  # at most this many posting entries read per story
     candidates: int = 16  # events scored in full (24 on the dev data: F1 +0.001 for 1.5x the scoring cost)
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
-    # score: logistic regression weights over FEATURE_NAMES (fitted on the tune half of the dev data)
-    # (``python bench/fit_clusterer.py`` makes them again)
+    # score: logistic regression weights over FEATURE_NAMES and the join probability, fitted on the
+    # tune half of the dev suite (``python bench/fit_clusterer.py`` makes them again)
     weights: tuple[float, ...] = (10.06, 3.318, -0.94, 1.028, 0.36, 4.676, -2.336, -0.923, 14.443, -4.141, -3.288, 8.991,
                                   -8.347, -1.55, 1.49, -7.471, -7.3)
     threshold: float = 0.4  # join when the probability reaches this
