@@ -196,17 +196,24 @@ def split_of(label: Any) -> int:
 def _read_jsonl(path: str) -> list[dict[str, Any]]:
     stream = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115 - closed below
     rows = []
+    bad = []
     with stream:
-        for line in stream:
+        for number, line in enumerate(stream, start=1):
             line = line.strip()
             if not line:
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError:
-                continue
+                obj = None
             if isinstance(obj, dict):
                 rows.append(obj)
+            else:
+                bad.append(number)
+    if bad:
+        shown = ", ".join(map(str, bad[:10])) + (", ..." if len(bad) > 10 else "")
+        print(f"warning: {path}: skipped {len(bad)} line(s) that are not JSON objects (line {shown})",
+              file=sys.stderr)
     return rows
 
 
@@ -303,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     specs = list(args.paths)
     if args.suite is not None:
-        missing = [name for name in SUITE if not (Path(args.suite) / name.removesuffix(HEADLINES)).is_file()]
+        missing = sorted({name.removesuffix(HEADLINES) for name in SUITE}
+                         - {p.name for p in Path(args.suite).glob("*.jsonl") if p.is_file()})
         if missing:
             print(f"error: the dev suite is not in {args.suite}: missing {', '.join(missing)}", file=sys.stderr)
             return 2
