@@ -301,6 +301,29 @@ def test_time_counts_only_when_the_stream_carries_it():
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
 
 
+@given(shift=st.integers(min_value=-10**9, max_value=10**9))
+def test_decisions_depend_on_time_differences_only(shift: int):
+    stream = _synthetic_stream()
+    shifted = [(s, t + shift) for s, t in stream]
+    assert run(Clusterer({}, window_seconds=3 * DAY), stream) == run(Clusterer({}, window_seconds=3 * DAY), shifted)
+    # a stream without time (every story stamped alike) decides the same whatever that stamp is
+    undated = [(s, float(T0)) for s, _ in stream]
+    moved = [(s, float(T0 + shift)) for s, _ in stream]
+    assert run(Clusterer({}, window_seconds=3 * DAY), undated) == run(Clusterer({}, window_seconds=3 * DAY), moved)
+
+
+@given(a=st.floats(min_value=0.0, max_value=72.0), b=st.floats(min_value=0.0, max_value=72.0))
+def test_a_longer_quiet_event_never_scores_higher(a: float, b: float):
+    profiles: dict = {}
+    cl = Clusterer(profiles, window_seconds=3 * DAY)
+    cl.add("ev-f", FAUCI_1, T0)
+    st_ = cl._advance("en", T0 + 1.0)
+    sf = cl.features(FAUCI_2, st_)
+    early, late = sorted((a, b))
+    assert (cl.score(sf, profiles["ev-f"], T0 + early * 3600.0, "en", st_)
+            >= cl.score(sf, profiles["ev-f"], T0 + late * 3600.0, "en", st_))
+
+
 def test_baseline_joins_the_same_event_and_splits_others():
     from streams.eval.baseline import cluster_baseline
 
