@@ -49,12 +49,12 @@ def main() -> None:
         "langid": run("streams.eval.langid", [str(args.data / "langid-dev.jsonl"), "--no-per-language"]),
         "langid_short_texts": run("streams.eval.langid", [str(args.data / "langid-dev-papluca.jsonl"),
                                                           "--no-per-language"]),
-        "clustering": run("streams.eval.clustering", [cluster_file]),
+        "clustering": run("streams.eval.clustering", [cluster_file, "--json"]),
         "novelty": run("streams.eval.novelty", [cluster_file, "--seeds", str(args.data / "seeds.jsonl")]),
         "novelty_full_length": run("streams.eval.novelty", [str(args.data / "cluster-dev-multinews.jsonl")]),
     }
     if not args.quick:
-        figures["clustering_headline_only"] = run("streams.eval.clustering", [cluster_file, "--headline-only"])
+        figures["clustering_headline_only"] = run("streams.eval.clustering", [cluster_file, "--headline-only", "--json"])
     print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
 
 

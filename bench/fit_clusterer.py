@@ -1,25 +1,26 @@
-"""Fit the clusterer's score weights and threshold on the tune half of a labelled file.
+"""Fit the clusterer's score weights and join threshold on the tune half of the dev suite.
 
-    python bench/fit_clusterer.py [--dev ../shared/data/cluster-dev.jsonl] [--l2 1.0]
+    python bench/fit_clusterer.py [--data ../shared/data] [--cache DIR] [--l2 1.0] [--baseline]
 
-How the shipped ``ClusterConfig.weights`` / ``threshold`` are made, so they can be made again:
+How the shipped ``ClusterConfig.weights`` / ``threshold`` are made, so they can be made again. The
+suite is ``streams.eval.clustering.SUITE`` (a dated stream, full articles in lower-cased copy,
+title + lead, headlines only); every file is split by gold event (CRC32 parity of the label,
+``split_of``: even = tune, odd = holdout), and nothing is fitted on a holdout event.
 
-1. **Pairs.** The tune half (gold clusters with even CRC32, ``streams.eval.clustering.split_of``) is
-   streamed in file order through a ``Clusterer`` whose decisions are the gold ones (each story is
-   added to its gold event), twice: full stories and headline-only flashes. For every story, each
+1. **Pairs.** Each file's tune stories are streamed in file order through a ``Clusterer`` whose
+   decisions are the gold ones (each story is added to its gold event). For every story, each
    candidate event the index returns gives one pair: ``pair_features`` and whether it is the
    story's own event. Gold decisions keep the profiles clean, so the pairs do not depend on the
    weights being fitted.
 2. **Weights.** L2-regularized logistic regression (Newton's method, numpy; the bias is not
-   penalized) over ``FEATURE_NAMES``.
-3. **Threshold.** The one join probability maximizing the mean B-cubed F1 of full and
-   headline-only runs of the real pipeline over the whole file, scoring the tune half's stories
-   only. The other half's stories stay in the stream, unlabelled, because the right threshold
-   depends on how many live events compete for a story: tuned on half the events alone, it comes
-   out too low for the whole stream.
+   penalized) over ``FEATURE_NAMES``, every file weighing the same in total.
+3. **Threshold.** The one join probability maximizing the macro B-cubed F1 over the suite's tune
+   halves, from runs of the real cluster stage over whole files (the holdout stories stay in the
+   stream, unlabelled: how many live events compete for a story matters).
 
-Prints JSON: weights, threshold, and B-cubed F1 of each half (the whole file streamed, one half
-scored) for the fitted and the shipped configuration. The holdout labels are never fitted on.
+Prints JSON: the weights, the threshold and per-file B-cubed F1 on the tune and *holdout* halves
+for the fitted and the shipped configurations. ``--baseline`` instead sweeps the baseline's one
+threshold over the whole suite (``streams.eval.baseline``).
 """
 
 from __future__ import annotations
@@ -32,55 +33,44 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from streams.core.clusterer import (
-    DEFAULT_CONFIG,
-    FEATURE_NAMES,
-    ClusterConfig,
-    Clusterer,
-    pair_features,
-)
-from streams.core.pipeline import Pipeline, enrich
-from streams.core.validate import Rejected, story_from_document
-from streams.eval.clustering import bcubed, split_of
+from streams.core.clusterer import DEFAULT_CONFIG, FEATURE_NAMES, ClusterConfig, Clusterer, pair_features
+from streams.eval.baseline import THRESHOLDS as BASELINE_THRESHOLDS
+from streams.eval.baseline import best_threshold, cluster_baseline
+from streams.eval.clustering import DEFAULT_DATA, Prepared, bcubed, load, run_clusterer, score, split_of, suite_specs
 
-DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cluster-dev.jsonl"
-THRESHOLDS = (0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
+THRESHOLDS = (0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5)
 
 
-def gold_pairs(rows: list[dict], cfg: ClusterConfig, *, headline_only: bool) -> tuple[np.ndarray, np.ndarray]:
-    """(features, labels) of every story/candidate pair, with the events built from gold decisions."""
+def gold_pairs(prep: Prepared, cfg: ClusterConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(features, labels) of every story/candidate pair of the tune half, events built from gold decisions."""
     clusterer = Clusterer({}, window_seconds=3 * 86400.0, config=cfg)
     xs: list[list[float]] = []
     ys: list[float] = []
-    for row in rows:
-        doc = {k: v for k, v in row.items() if k != "_gold"}
-        if headline_only and doc.get("headline"):
-            doc["body_text"] = doc["headline"]
-        try:
-            enriched = enrich(story_from_document(doc, arrival=0.0), "all")
-        except Rejected:
+    for story, label in zip(prep.stories, prep.gold):
+        if story is None or label is None or split_of(label) != 0:
             continue
-        now = enriched.story.versioncreated
-        gold = f"gold-{row['_gold']}"
-        st = clusterer._advance(enriched.shard, now)
-        sf = clusterer.features(enriched, st)
+        now = story.story.versioncreated
+        gold = f"gold-{label}"
+        st = clusterer._advance(story.shard, now)
+        sf = clusterer.features(story, st)
         for event_id in clusterer.candidates(sf, st):
-            xs.append(pair_features(sf, clusterer.profiles[event_id], cfg))
+            p = clusterer.profiles[event_id]
+            xs.append(pair_features(sf, p, cfg, clusterer.hours(st, p, now)))
             ys.append(1.0 if event_id == gold else 0.0)
-        clusterer.add(gold, enriched, now)
+        clusterer.add(gold, story, now)
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np.ndarray:
-    """Newton's method for L2-regularized logistic regression; the last column (bias) is not penalized."""
+def fit_logistic(x: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float, iters: int = 60) -> np.ndarray:
+    """Newton's method for weighted, L2-regularized logistic regression; the last column (bias) is not penalized."""
     d = x.shape[1]
     w = np.zeros(d)
     penalty = np.full(d, l2)
     penalty[-1] = 0.0
     for _ in range(iters):
         p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        grad = x.T @ (p - y) + penalty * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(d)
+        grad = x.T @ (sw * (p - y)) + penalty * w
+        hess = (x * (sw * p * (1 - p))[:, None]).T @ x + np.diag(penalty) + 1e-9 * np.eye(d)
         step = np.linalg.solve(hess, grad)
         w -= step
         if np.max(np.abs(step)) < 1e-8:
@@ -88,69 +78,86 @@ def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 50) -> np
     return w
 
 
-def f1(rows: list[dict], half: int, cfg: ClusterConfig, headline_only: bool) -> float:
-    """B-cubed F1 of one half's stories with the whole file streamed.
+def half_f1(pred: list, gold: tuple, half: int) -> float:
+    """B-cubed F1 of one half's stories, the whole file clustered.
 
-    The other half's labels are not read: a gold event lies wholly in one half, so any story of
-    the other half in a story's predicted event is a precision error, whatever its label.
+    The other half's labels are not read: a gold event lies wholly in one half, so a story of the
+    other half in a story's predicted event is a precision error, whatever its label.
     """
-    pipe = Pipeline(shard_by="all", cluster_config=cfg)
-    pred: dict[int, str] = {}
-    gold: dict[int, str] = {}
-    for i, row in enumerate(rows):
-        doc = {k: v for k, v in row.items() if k != "_gold"}
-        if headline_only and doc.get("headline"):
-            doc["body_text"] = doc["headline"]
-        try:
-            pred[i] = pipe.process_document(doc, arrival=0.0).assignment.event_id
-        except Rejected:
-            continue
-        # the other half's stories share one label no scored story has
-        gold[i] = row["_gold"] if split_of(row["_gold"]) == half else None
-    scored = [i for i, label in gold.items() if label is not None]
-    return round(bcubed(pred, gold, scored)["f1"], 4)
+    p = {i: e for i, e in enumerate(pred) if e is not None}
+    g = {i: (label if split_of(label) == half else None) for i, label in enumerate(gold)
+         if label is not None and pred[i] is not None}
+    scored = [i for i, label in g.items() if label is not None]
+    return round(bcubed(p, g, scored)["f1"], 4)
+
+
+def halves(preps: list[Prepared], cfg: ClusterConfig) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for prep in preps:
+        pred = run_clusterer(prep.stories, config=cfg)
+        out[prep.name] = {"tune": half_f1(pred, prep.gold, 0), "holdout": half_f1(pred, prep.gold, 1)}
+    for half in ("tune", "holdout"):
+        out.setdefault("macro", {})[half] = round(sum(v[half] for k, v in out.items() if k != "macro") / len(preps), 4)
+    return out
+
+
+def sweep_baseline(preps: list[Prepared]) -> dict:
+    scores = {th: [score(cluster_baseline(p.stories, th), p.gold)["bcubed"]["f1"] for p in preps]
+              for th in BASELINE_THRESHOLDS}
+    for th, f in scores.items():
+        print(f"baseline threshold {th}: " + " ".join(f"{x:.4f}" for x in f), file=sys.stderr)
+    return {"files": [p.name for p in preps], "bcubed_f1": {str(k): v for k, v in scores.items()},
+            "threshold": best_threshold(scores)}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--cache", type=Path, help="keep enriched stories here between runs")
     parser.add_argument("--l2", type=float, default=1.0, help="L2 penalty on the non-bias weights")
+    parser.add_argument("--baseline", action="store_true", help="sweep the baseline's threshold instead")
+    parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                        help="try another ClusterConfig value (e.g. lead_sentences=40), weights refitted")
+    parser.add_argument("--thresholds", type=lambda s: tuple(float(x) for x in s.split(",")), default=THRESHOLDS)
+    parser.add_argument("--no-shipped", action="store_true", help="skip the shipped configuration's figures")
     args = parser.parse_args(argv)
+    base = DEFAULT_CONFIG
+    for item in args.set:
+        field, _, value = item.partition("=")
+        kind = type(getattr(DEFAULT_CONFIG, field))
+        base = dataclasses.replace(base, **{field: kind(value) if kind is not bool else value == "true"})
     try:
-        with open(args.dev, "rb") as fh:
-            rows = [orjson.loads(line) for line in fh if line.strip()]
-    except (OSError, orjson.JSONDecodeError) as exc:
-        print(f"error: cannot read {args.dev}: {exc}", file=sys.stderr)
+        preps = [load(spec, cache=args.cache) for spec in suite_specs(args.data)]
+    except OSError as exc:
+        print(f"error: cannot read the dev suite in {args.data}: {exc}", file=sys.stderr)
         return 2
-    rows = [r for r in rows if "_gold" in r]
-    tune = [r for r in rows if split_of(r["_gold"]) == 0]
+    if args.baseline:
+        print(orjson.dumps(sweep_baseline(preps), option=orjson.OPT_INDENT_2).decode())
+        return 0
 
-    parts = [gold_pairs(tune, DEFAULT_CONFIG, headline_only=h) for h in (False, True)]
+    parts = [gold_pairs(p, base) for p in preps]
     x = np.vstack([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    w = fit_logistic(x, y, args.l2)
+    # every file weighs the same in total, whatever its number of pairs
+    sw = np.concatenate([np.full(len(p[1]), len(y) / (len(parts) * max(1, len(p[1])))) for p in parts])
+    w = fit_logistic(x, y, sw, args.l2)
     weights = tuple(round(float(v), 3) for v in w)
     print(f"{len(y)} pairs, {int(y.sum())} positive; weights {dict(zip(FEATURE_NAMES, weights))}", file=sys.stderr)
 
     scores = {}
-    for th in THRESHOLDS:
-        cfg = dataclasses.replace(DEFAULT_CONFIG, weights=weights, threshold=th)
-        scores[th] = (f1(rows, 0, cfg, False), f1(rows, 0, cfg, True))
-        print(f"threshold {th}: tune F1 full {scores[th][0]:.4f} headline-only {scores[th][1]:.4f}", file=sys.stderr)
-    best = max(THRESHOLDS, key=lambda th: (sum(scores[th]), -th))
-    fitted = dataclasses.replace(DEFAULT_CONFIG, weights=weights, threshold=best)
-
-    def figures(cfg: ClusterConfig) -> dict[str, float]:
-        return {"tune_full": f1(rows, 0, cfg, False), "tune_headline_only": f1(rows, 0, cfg, True),
-                "holdout_full": f1(rows, 1, cfg, False), "holdout_headline_only": f1(rows, 1, cfg, True)}
-
+    for th in args.thresholds:
+        cfg = dataclasses.replace(base, weights=weights, threshold=th)
+        scores[th] = halves(preps, cfg)
+        print(f"threshold {th}: " + " ".join(f"{k} {v['tune']:.4f}" for k, v in scores[th].items()), file=sys.stderr)
+    best = max(args.thresholds, key=lambda th: (scores[th]["macro"]["tune"], -th))
     print(orjson.dumps({
         "features": FEATURE_NAMES,
+        "config": {item.partition("=")[0]: getattr(base, item.partition("=")[0]) for item in args.set},
         "pairs": len(y),
         "positive_pairs": int(y.sum()),
-        "fitted": {"weights": weights, "threshold": best, "bcubed_f1": figures(fitted)},
+        "fitted": {"weights": weights, "threshold": best, "bcubed_f1": scores[best]},
         "shipped": {"weights": DEFAULT_CONFIG.weights, "threshold": DEFAULT_CONFIG.threshold,
-                    "bcubed_f1": figures(DEFAULT_CONFIG)},
+                    "bcubed_f1": None if args.no_shipped else halves(preps, DEFAULT_CONFIG)},
     }, option=orjson.OPT_INDENT_2).decode())
     return 0
 

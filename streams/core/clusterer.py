@@ -4,14 +4,17 @@ joins the best-matching live event of its shard or founds a new one.
 * **Features** (``features.py``): TF-IDF vectors of the headline + lead (first
   ``lead_sentences``) and of the headline, folded name tokens, normalized figures. IDF = background (``wordfreq``) blended with the shard's running
   event frequencies (``termstats.py``), so weights are sensible from the first story on.
-* **Score**: a logistic combination (``FEATURE_NAMES``) of body cosine, headline cosine,
-  headline-vs-event cosine, names cosine, shared figures, the idf mass of shared terms and names,
-  "both have figures, none shared", and the idf of the three rarest shared terms; minus a recency
-  decay in days since the event's last story. The weights are fitted by logistic regression on
-  story/candidate pairs of the tune half of the dev data (full stories and headline-only flashes;
-  gold clusters split by CRC32 parity; events built from the gold decisions), the threshold picked
-  on the same half (``bench/fit_clusterer.py``): one configuration for every stream. A story in
-  a language the event has not seen yet is also scored on names and figures alone (hand-set
+* **Score**: a logistic combination (``FEATURE_NAMES``) of the story's similarity to the event's
+  profile, a centroid over all its stories (body, headline, headline-vs-event and names cosines,
+  shared figures, the idf mass of shared terms and names, "both have figures, none shared", the
+  idf of the three rarest shared terms), of time (log hours since the event's last story, learned
+  from dated data; while a shard's stream carries no time — every story stamped alike — an
+  ``undated`` feature stands in for it), of how much text the story carries (``short`` and its
+  interactions: a flash and a long article are not held to one cosine), of a missing headline and
+  of the event's size. Weights and the join threshold are fitted by ``bench/fit_clusterer.py`` on
+  the tune half (split by gold event) of the whole dev suite — a dated stream, full lower-cased
+  articles, title + lead, headlines only — one configuration for every stream. A story in a
+  language the event has not seen yet is also scored on names and figures alone (hand-set
   ``cross_weights``: the dev data is monolingual), and the better of the two counts.
 * **Candidates**: an inverted index (term -> live events, most recently updated last) queried with
   the story's rarest terms; very long posting lists are read only for their most recent events,
@@ -41,7 +44,9 @@ from .models import EnrichedStory
 __all__ = ["DEFAULT_CONFIG", "FEATURE_NAMES", "ClusterConfig", "Clusterer", "pair_features"]
 
 FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "shared_idf",
-                 "shared_names_idf", "numbers_disjoint", "shared_top_idf", "bias")
+                 "shared_names_idf", "numbers_disjoint", "shared_top_idf", "log_hours", "undated", "short",
+                 "short_body_cos", "short_shared_idf", "no_headline", "event_size", "bias")
+_LONG_STORY = math.log1p(300.0)  # terms: a story this long or longer counts as "not short" at all
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,11 @@ class ClusterConfig:
     posting_budget: int = 512  # at most this many posting entries read per story
     candidates: int = 16  # events scored in full (24 on the dev data: F1 +0.001 for 1.5x the scoring cost)
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
-    # score: logistic regression weights over FEATURE_NAMES (fitted on the tune half of the dev data)
-    # (``python bench/fit_clusterer.py`` makes them again)
-    weights: tuple[float, ...] = (5.691, 2.785, 2.059, 0.912, 0.208, 2.661, -2.349, -1.687, 7.958, -7.623)
-    threshold: float = 0.25  # join when the probability reaches this
-    decay_per_day: float = 1.5  # logit penalty per day since the event's last story
+    # score: logistic regression weights over FEATURE_NAMES and the join probability, fitted on the
+    # tune half of the dev suite (``python bench/fit_clusterer.py`` makes them again)
+    weights: tuple[float, ...] = (10.06, 3.318, -0.94, 1.028, 0.36, 4.676, -2.336, -0.923, 14.443, -4.141, -3.288, 8.991,
+                                  -8.347, -1.55, 1.49, -7.471, -7.3)
+    threshold: float = 0.4  # join when the probability reaches this
     number_cap: int = 3
     # cross-language score (names cosine, shared figures, bias): hand-set, as the dev data is monolingual
     cross_weights: tuple[float, float, float] = (8.0, 1.0, -6.5)
@@ -81,8 +86,13 @@ DEFAULT_CONFIG = ClusterConfig()
 _BACKGROUND_CACHE = 200_000  # words per language before the background-weight cache starts over
 
 
-def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEFAULT_CONFIG) -> list[float]:
-    """Similarity features between a story and an event profile (order: FEATURE_NAMES)."""
+def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEFAULT_CONFIG,
+                  hours: float | None = None) -> list[float]:
+    """Similarity features between a story and an event profile (order: FEATURE_NAMES).
+
+    ``hours`` since the event's last story, ``None`` when the stream carries no time (every story
+    stamped alike): then the time features are 0 and ``undated`` stands in for them.
+    """
     # body terms: one pass gives the body cosine, the headline-vs-event cosine and the shared idf mass
     body = sf.body
     head = sf.head
@@ -107,10 +117,17 @@ def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEF
     nums = p["x"]
     shared = sum(1 for x in sf.numbers if x in nums) if nums and sf.numbers else 0
     cap = cfg.idf_cap
-    return [dot_b / norm_b, head_cos, dot_hb / norm_b, names_cos, float(min(shared, cfg.number_cap)),
-            min(shared_b, cap) / cap, min(shared_n, cap) / cap,
+    body_cos = dot_b / norm_b
+    shared_idf = min(shared_b, cap) / cap
+    # how little text the story carries (1 = nothing, 0 = a long article): short stories need other weights
+    short = max(0.0, 1.0 - math.log1p(sf.length) / _LONG_STORY)
+    return [body_cos, head_cos, dot_hb / norm_b, names_cos, float(min(shared, cfg.number_cap)),
+            shared_idf, min(shared_n, cap) / cap,
             1.0 if (nums and sf.numbers and not shared) else 0.0,
-            min(sum(sorted(shared_idfs, reverse=True)[:3]), cap) / cap, 1.0]
+            min(sum(sorted(shared_idfs, reverse=True)[:3]), cap) / cap,
+            0.0 if hours is None else math.log1p(hours) / 5.0, 1.0 if hours is None else 0.0,
+            short, short * body_cos, short * shared_idf, 0.0 if head else 1.0,
+            math.log1p(p["n"]) / 3.0, 1.0]
 
 
 def _cos_lists(v: dict[str, float], terms: list[str], weights: list[int], idf: dict[str, float] | None
@@ -153,7 +170,7 @@ def _merge_top(terms: list[str], weights: list[int], vec: dict[str, float], quan
 class _ShardState:
     """In-memory caches for one shard (derived from the profiles)."""
 
-    __slots__ = ("df", "heap", "n", "now", "postings", "version")
+    __slots__ = ("df", "first", "heap", "n", "now", "postings", "version")
 
     def __init__(self) -> None:
         self.postings: dict[str, dict[str, None]] = {}  # term -> {event_id: None}, oldest update first
@@ -161,6 +178,7 @@ class _ShardState:
         self.n = 0  # live events
         self.heap: list[tuple[float, int, str]] = []  # (last update time, seq, event_id)
         self.now = float("-inf")  # latest story time seen
+        self.first = float("inf")  # earliest story time seen (== now: the stream carries no time yet)
         self.version = 0  # bumped whenever df/n change (features computed before stay valid until then)
 
 
@@ -188,6 +206,7 @@ class Clusterer:
         for event_id, p in items:
             st = self._shard(p["shard"])
             st.now = max(st.now, p["last"])
+            st.first = min(st.first, p["first"])
             self._post(st, event_id, p, None)
             heapq.heappush(st.heap, (p["last"], p.get("q", 0), event_id))
         for shard, st in sorted(self._shards.items()):
@@ -271,6 +290,7 @@ class Clusterer:
 
     def _advance(self, shard: str, now: float) -> _ShardState:
         st = self._shard(shard)
+        st.first = min(st.first, now)
         if now > st.now:
             st.now = now
             self._expire(shard, st)
@@ -350,16 +370,24 @@ class Clusterer:
         top.sort(key=lambda e: (-acc[e], e))
         return top
 
-    def score(self, sf: StoryFeatures, p: dict[str, Any], now: float, lang: str | None = None) -> float:
+    @staticmethod
+    def hours(st: _ShardState, p: dict[str, Any], now: float) -> float | None:
+        """Hours from the event's last story to ``now``; None while the shard's stream carries no time."""
+        if st.now <= st.first:
+            return None
+        return max(0.0, now - p["last"]) / 3600.0
+
+    def score(self, sf: StoryFeatures, p: dict[str, Any], now: float, lang: str | None = None,
+              st: _ShardState | None = None) -> float:
         cfg = self.cfg
-        f = pair_features(sf, p, cfg)
+        if st is None:
+            st = self._shard(p["shard"])
+        f = pair_features(sf, p, cfg, self.hours(st, p, now))
         z = sum(w * x for w, x in zip(cfg.weights, f))
         if lang is not None and lang not in p.get("l", ()):
             # Another language than the event's: words differ, names and figures carry the match.
             a, b, c = cfg.cross_weights
             z = max(z, a * f[3] + b * f[4] + c)
-        dt_days = max(0.0, now - p["last"]) / 86400.0
-        z -= cfg.decay_per_day * dt_days
         return _sigmoid(z)
 
     def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:
@@ -370,7 +398,7 @@ class Clusterer:
             p = self.profiles.get(event_id)
             if p is None:
                 continue
-            s = self.score(sf, p, now, story.lang)
+            s = self.score(sf, p, now, story.lang, st)
             if s > best_score or (s == best_score and best is not None and event_id < best):
                 best, best_score = event_id, s
         if best is not None and best_score >= self.cfg.threshold:

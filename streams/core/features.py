@@ -284,6 +284,7 @@ class StoryFeatures:
     names: Vector  # name tokens
     numbers: tuple[str, ...]  # distinct normalized figures, sorted
     idf: dict[str, float]  # idf of every term above (for candidate search)
+    length: int = 0  # weighted terms read (headline + body): how much text the story carries
 
 
 def _count(items: Iterable[str]) -> dict[str, int]:
@@ -355,4 +356,5 @@ def extract(
         names=_tfidf(name_counts, w),
         numbers=tuple(sorted(set(numbers))),
         idf=idf,
+        length=len(all_terms),
     )
