@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 ENV_PREFIX = "WIRESTREAM_"
+PROCESSING_GUARANTEES = ("at_least_once", "exactly_once")
 
 
 class ConfigError(ValueError):
@@ -65,6 +66,10 @@ class Settings:
     # 100 ms halves produce -> alert p50 against 250 (bench/README.md "Pipeline"); much shorter
     # waits make Faust's rebalance races likelier (streams/kafka/consumer.py).
     fetch_max_wait_ms: int = 100
+    # "at_least_once" (default; every broker) or "exactly_once": Faust's transactions — each
+    # stage's outputs, table changes and input offsets commit together (Apache Kafka only;
+    # downstream readers need isolation.level=read_committed to see only committed records)
+    processing_guarantee: str = "at_least_once"
     # Security (SASL / TLS); secrets are never logged
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
@@ -136,6 +141,9 @@ class Settings:
             raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
         if not 1 <= self.fetch_max_wait_ms <= 30000:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
+        if self.processing_guarantee not in PROCESSING_GUARANTEES:
+            raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={self.processing_guarantee!r} is not one of "
+                              f"{', '.join(PROCESSING_GUARANTEES)}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
         if self.webhook_timeout <= 0 or self.webhook_backoff_base < 0 or self.webhook_backoff_max < 0:

@@ -32,6 +32,7 @@ import logging
 from typing import Any
 
 from .stalls import PartitionProgress, stalled_partitions
+from .transactions import transaction_manager_class
 
 log = logging.getLogger("wirestream")
 
@@ -138,6 +139,9 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
 
         def ack(self, message: Any) -> bool:
             tp, offset = message.tp, message.offset
+            transactions = getattr(self, "transactions", None)  # exactly-once only
+            if transactions is not None and hasattr(transactions, "settled"):
+                transactions.settled(message)
             generation = getattr(message, "generation_id", None)
             stale = generation is not None and generation != self.app.consumer_generation_id
             skipped = stale or not self.app.flow_control.is_active()
@@ -280,6 +284,7 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
 
     class Transport(fa.Transport):
         Consumer = WirestreamConsumer
+        TransactionManager = transaction_manager_class(fa.Transport.TransactionManager)
 
     return Transport
 

@@ -164,9 +164,14 @@ class KafkaBroker:
 
     # addresses -------------------------------------------------------------
     @property
+    def bootstrap(self) -> str:
+        """The PLAINTEXT listener, aiokafka style: ``127.0.0.1:PORT``."""
+        return f"{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
         """The PLAINTEXT listener, Faust style: ``kafka://127.0.0.1:PORT``."""
-        return f"kafka://{self.host}:{self.port}"
+        return f"kafka://{self.bootstrap}"
 
     @property
     def sasl_ssl_url(self) -> str:
