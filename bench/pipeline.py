@@ -1,9 +1,14 @@
-"""Pipeline benchmark: one ``wirestream worker`` on the embedded broker. Prints one JSON object.
+"""Pipeline benchmark: one ``wirestream worker`` on Tansu and/or Apache Kafka. Prints one JSON object.
 
     python bench/pipeline.py [--stories 5000] [--rate 200] [--duration 30] [--runs 3] [--partitions 8]
                              [--apps pipeline,ceiling] [--ceiling-hops 1|3] [--fetch-max-wait-ms N]
+                             [--brokers tansu|kafka|tansu,kafka] [--guarantee at_least_once|exactly_once]
 
-Starts Tansu (in memory) once, then for every run and for each app (the real worker, then the
+``--brokers tansu,kafka`` runs everything below on each broker in turn (the embedded Tansu, then
+Apache Kafka in KRaft mode from tests/kafka/launcher.py, which needs Java and Maven) and prints
+the figures side by side (``side_by_side``) with each broker's full result under ``by_broker``.
+
+Starts the broker (Tansu in memory, or Kafka) once, then for every run and for each app (the real worker, then the
 pass-through ceiling ``bench/passthrough_app.py``) a fresh worker subprocess with its own app id
 and topic prefix:
 
@@ -224,13 +229,14 @@ class Collector:
         return True
 
 
-async def output_consumer(bootstrap: str, settings: Settings) -> Any:
+async def output_consumer(bootstrap: str, settings: Settings, *, read_committed: bool = False) -> Any:
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
         settings.topic("stories.clustered"), settings.topic("story-updates"), settings.topic("dead-letter"),
         bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
         fetch_max_wait_ms=20, max_partition_fetch_bytes=4 * 2**20,
+        isolation_level="read_committed" if read_committed else "read_uncommitted",
     )
     await consumer.start()
     return consumer
@@ -344,19 +350,20 @@ async def fixed_rate(producer: Any, topic: str, stories: list[Story], rate: floa
     }
 
 
-async def run_app(kind: str, broker: EmbeddedBroker, workdir: Path, args: argparse.Namespace,
+async def run_app(kind: str, broker: Any, workdir: Path, args: argparse.Namespace,
                   corpus: dict[str, list[Story]], run: int) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     settings = Settings(broker=broker.url, topic_prefix=f"b{tag}.", app_id=f"bench-{kind}-{tag}",
                         partitions=args.partitions, data_dir=workdir)
     await create_topics(settings)
-    consumer = await output_consumer(broker.bootstrap, settings)
+    consumer = await output_consumer(broker.bootstrap, settings, read_committed=args.guarantee == "exactly_once")
     col = Collector()
     reader = asyncio.create_task(col.run(consumer))
     producer = await new_producer(broker.bootstrap, linger_ms=5)
     rate_producer = await new_producer(broker.bootstrap, linger_ms=0)
     worker = spawn_worker(kind, settings, workdir, hops=args.ceiling_hops,
-                          fetch_max_wait_ms=args.fetch_max_wait_ms)
+                          fetch_max_wait_ms=args.fetch_max_wait_ms,
+                          env={"WIRESTREAM_PROCESSING_GUARANTEE": args.guarantee})
     pids = {"worker": worker.pid, "broker": broker.proc.pid, "harness": os.getpid()}
     topic = settings.topic("stories")
     result: dict[str, Any] = {"app": kind, "app_id": settings.app_id}
@@ -397,34 +404,42 @@ def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def main(args: argparse.Namespace) -> dict[str, Any]:
-    rows = load_rows(Path(args.dev))
-    n_rate = int(args.rate * args.duration)
-    corpus = {
-        "warmup": wire_stories(rows, args.warmup, "w", seed=101),
-        "full": wire_stories(rows, args.stories, "f", seed=7),
-        "rate": wire_stories(rows, n_rate, "r", seed=13),
-    }
+def start_broker(kind: str) -> Any:
+    """A started broker of ``kind``: the embedded Tansu, or Apache Kafka (KRaft, tests/kafka/launcher.py)."""
+    if kind == "tansu":
+        return EmbeddedBroker().start()
+    from tests.kafka.launcher import KafkaBroker
+
+    return KafkaBroker(heap="1g").start()
+
+
+async def bench_on(kind: str, args: argparse.Namespace, corpus: dict[str, list[Story]]) -> dict[str, Any]:
+    """Every run and app on one broker of ``kind``; the figures (medians) of that broker."""
     sizes = [len(s.raw) for s in corpus["full"]]
     workdir = Path(tempfile.mkdtemp(prefix="wirestream-pipeline-"))
     runs: dict[str, list[dict[str, Any]]] = {"pipeline": [], "ceiling": []}
     load_before = os.getloadavg()
+    broker = None
     try:
-        async with EmbeddedBroker() as broker:
-            for run in range(args.runs):
-                for kind in ("pipeline", "ceiling"):
-                    if kind not in args.apps.split(","):
-                        continue
-                    # fresh uris per run and app (the broker is shared; topics are per app)
-                    res = await run_app(kind, broker, workdir, args, corpus, run)
-                    runs[kind].append(res)
-                    print(orjson.dumps({"run": run, **res}).decode(), file=sys.stderr, flush=True)
+        broker = await asyncio.get_running_loop().run_in_executor(None, start_broker, kind)
+        for run in range(args.runs):
+            for app in ("pipeline", "ceiling"):
+                if app not in args.apps.split(","):
+                    continue
+                # fresh uris per run and app (the broker is shared; topics are per app)
+                res = await run_app(app, broker, workdir, args, corpus, run)
+                runs[app].append(res)
+                print(orjson.dumps({"broker": kind, "run": run, **res}).decode(), file=sys.stderr, flush=True)
     finally:
+        if broker is not None:
+            broker.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
     pipe = summarize(runs["pipeline"]) if runs["pipeline"] else {"stories_per_s": None, "to_alert_ms": {"p99_ms": None}}
     out: dict[str, Any] = {
         "bench": "pipeline",
+        "broker": kind if kind == "tansu" else f"kafka {_kafka_version()}",
+        "processing_guarantee": args.guarantee,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "machine": {"cpus": os.cpu_count(), "loadavg_before": [round(x, 2) for x in load_before],
                     "loadavg_after": [round(x, 2) for x in os.getloadavg()]},
@@ -449,6 +464,34 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def _kafka_version() -> str:
+    from tests.kafka.launcher import kafka_version
+
+    return kafka_version()
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    rows = load_rows(Path(args.dev))
+    n_rate = int(args.rate * args.duration)
+    corpus = {
+        "warmup": wire_stories(rows, args.warmup, "w", seed=101),
+        "full": wire_stories(rows, args.stories, "f", seed=7),
+        "rate": wire_stories(rows, n_rate, "r", seed=13),
+    }
+    kinds = [k.strip() for k in args.brokers.split(",") if k.strip()]
+    if args.guarantee == "exactly_once" and "tansu" in kinds:
+        raise SystemExit("--guarantee exactly_once needs transactions: Apache Kafka only (--brokers kafka)")
+    results = {kind: await bench_on(kind, args, corpus) for kind in kinds}
+    if len(results) == 1:
+        return next(iter(results.values()))
+    # side by side: the same corpus, rate and settings on each broker, one after the other
+    side = {kind: {"stories_per_s": r["pipeline"]["stories_per_s"],
+                   "to_alert_ms": r["pipeline"]["to_alert_ms"], "to_clustered_ms": r["pipeline"]["to_clustered_ms"],
+                   "worker_cpu_ms_per_story": r["pipeline"]["worker_cpu_ms_per_story"]}
+            for kind, r in results.items()}
+    return {"bench": "pipeline", "brokers": kinds, "side_by_side": side, "by_broker": results}
+
+
 def install_signal_handlers() -> None:
     """SIGTERM behaves like Ctrl-C: the finally blocks stop the broker and the workers."""
     def on_term(signum: int, frame: Any) -> None:
@@ -471,6 +514,10 @@ def parser() -> argparse.ArgumentParser:
                    help="pass-through agents chained (1: the issue's ceiling; 3: the app's topology)")
     p.add_argument("--fetch-max-wait-ms", type=int, default=None,
                    help="override the consumer's fetch wait (default: WIRESTREAM_FETCH_MAX_WAIT_MS, 100 ms)")
+    p.add_argument("--brokers", default="tansu",
+                   help="tansu, kafka, or tansu,kafka for both side by side (default tansu; kafka needs Java + Maven)")
+    p.add_argument("--guarantee", choices=("at_least_once", "exactly_once"), default="at_least_once",
+                   help="WIRESTREAM_PROCESSING_GUARANTEE of the workers (exactly_once: --brokers kafka)")
     p.add_argument("--timeout", type=float, default=600.0, help="per-phase timeout, s")
     p.add_argument("--keep", action="store_true", help="keep the work dir (worker logs)")
     return p

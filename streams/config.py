@@ -16,11 +16,13 @@ ENV_PREFIX = "WIRESTREAM_"
 #: ``WIRESTREAM_*`` variables that are not settings but are read elsewhere on purpose
 NOT_SETTINGS = frozenset({
     "WIRESTREAM_TEST_BROKER",  # the test suite's broker (tests/conftest.py)
+    "WIRESTREAM_TEST_BROKER_KIND",  # which brokers the test suite runs on (tests/conftest.py)
     "WIRESTREAM_IMAGE",  # docker-compose.yml: the worker image to run
 })
 LOG_LEVELS = ("debug", "info", "warning", "error")
 LOG_FORMATS = ("text", "json")
 STORES = ("memory://", "rocksdb://")
+PROCESSING_GUARANTEES = ("at_least_once", "exactly_once")
 
 
 class ConfigError(ValueError):
@@ -157,6 +159,10 @@ class Settings:
     # 100 ms halves produce -> alert p50 against 250 (bench/README.md "Pipeline"); much shorter
     # waits make Faust's rebalance races likelier (streams/kafka/consumer.py).
     fetch_max_wait_ms: int = 100
+    # "at_least_once" (default; every broker) or "exactly_once": Faust's transactions — each
+    # stage's outputs, table changes and input offsets commit together (Apache Kafka only;
+    # downstream readers need isolation.level=read_committed to see only committed records)
+    processing_guarantee: str = "at_least_once"
     # Security (SASL / TLS); secrets are never logged
     security_protocol: str = "PLAINTEXT"  # PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL
     sasl_mechanism: str | None = None  # PLAIN, SCRAM-SHA-256, SCRAM-SHA-512
@@ -252,6 +258,9 @@ class Settings:
             raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
         if not 1 <= self.fetch_max_wait_ms <= 30000:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
+        if self.processing_guarantee not in PROCESSING_GUARANTEES:
+            raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={self.processing_guarantee!r} is not one of "
+                              f"{', '.join(PROCESSING_GUARANTEES)}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
         if self.webhook_timeout <= 0:

@@ -1,7 +1,13 @@
-"""Shared fixtures. Integration tests run on a real Kafka-protocol broker:
+"""Shared fixtures. Integration tests run on real Kafka-protocol brokers, each started once per session:
 
-* by default an embedded Tansu (``streams.kafka.broker.EmbeddedBroker``), started once per session;
-* ``WIRESTREAM_TEST_BROKER=kafka://host:port`` points them at another broker instead.
+* an embedded Tansu (``streams.kafka.broker.EmbeddedBroker``), and
+* Apache Kafka (KRaft, :mod:`tests.kafka.launcher`; needs Java 17+, and Maven to fetch it once).
+
+Every test that uses ``broker_url`` runs on both (ids ``[tansu]``, ``[kafka]``);
+``--broker-kind tansu|kafka|both`` (or ``WIRESTREAM_TEST_BROKER_KIND``) picks.
+``WIRESTREAM_TEST_BROKER=kafka://host:port`` points them at another broker instead.
+Where Java or Maven is missing the Kafka runs skip, saying why; under ``CI=true`` that is a failure.
+Tests only Apache Kafka can run (SASL/SCRAM over TLS, transactions) use ``kafka_broker``.
 
 Each test gets its own topic prefix and app id (``names``), and runs workers as subprocesses
 (``wirestream worker``) with their own data dirs and web ports (``workers``).
@@ -26,11 +32,66 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # --------------------------------------------------------------------------- broker
 
 
+BROKER_KINDS = ("tansu", "kafka")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--broker-kind", choices=(*BROKER_KINDS, "both"), default=None,
+                     help="the broker(s) integration tests run on (default: both; or WIRESTREAM_TEST_BROKER_KIND)")
+
+
+def _broker_kinds(config: pytest.Config) -> list[str]:
+    if os.environ.get("WIRESTREAM_TEST_BROKER"):
+        return ["external"]
+    kind = config.getoption("--broker-kind") or os.environ.get("WIRESTREAM_TEST_BROKER_KIND") or "both"
+    if kind not in (*BROKER_KINDS, "both"):
+        raise pytest.UsageError(f"WIRESTREAM_TEST_BROKER_KIND={kind!r}: expected tansu, kafka or both")
+    return list(BROKER_KINDS) if kind == "both" else [kind]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "broker_kind" in metafunc.fixturenames:
+        metafunc.parametrize("broker_kind", _broker_kinds(metafunc.config), indirect=True, scope="session")
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
 @pytest.fixture(scope="session")
-def broker_url() -> Iterable[str]:
-    """Faust-style URL of the test broker (embedded Tansu unless WIRESTREAM_TEST_BROKER)."""
+def broker_kind(request: pytest.FixtureRequest) -> str:
+    """``tansu``, ``kafka`` or ``external`` (``WIRESTREAM_TEST_BROKER``)."""
+    return request.param
+
+
+@pytest.fixture(scope="session")
+def kafka_broker() -> Iterable[Any]:
+    """Apache Kafka (KRaft) with PLAINTEXT, SASL_SSL (SCRAM-SHA-512) and SASL_PLAINTEXT (PLAIN)
+    listeners: a :class:`tests.kafka.launcher.KafkaBroker`. Skips without Java/Maven (fails in CI)."""
+    from tests.kafka.launcher import KafkaBroker, KafkaUnavailable, kafka_version
+
+    broker = KafkaBroker(secure=True)
+    try:
+        broker.start()
+    except KafkaUnavailable as exc:
+        reason = f"Apache Kafka {kafka_version()} tests need Java 17+ and Maven: {exc}"
+        if _in_ci():
+            pytest.fail(f"{reason} (CI=true: the Kafka tests must run, not skip)", pytrace=False)
+        pytest.skip(reason)
+    try:
+        yield broker
+    finally:
+        broker.stop()
+
+
+@pytest.fixture(scope="session")
+def broker_url(broker_kind: str, request: pytest.FixtureRequest) -> Iterable[str]:
+    """Faust-style URL of the test broker: Tansu or Apache Kafka (``broker_kind``), or WIRESTREAM_TEST_BROKER."""
     from streams.kafka.broker import BrokerError, EmbeddedBroker, _run_coro_blocking, wait_until_ready
 
+    if broker_kind == "kafka":
+        yield request.getfixturevalue("kafka_broker").url
+        return
     external = os.environ.get("WIRESTREAM_TEST_BROKER")
     if external:
         try:

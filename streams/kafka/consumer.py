@@ -32,6 +32,7 @@ import logging
 from typing import Any
 
 from .stalls import PartitionProgress, stalled_partitions
+from .transactions import transaction_manager_class
 
 log = logging.getLogger("wirestream")
 
@@ -115,7 +116,11 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
             tp, offset = message.tp, message.offset
             hold = self._rewind_to.get(tp)
             if hold is not None:
-                return offset > hold
+                if offset <= hold or not self._log_gap(tp, hold, offset):
+                    return offset > hold
+                # the fetches showed nothing is in the log from ``hold`` up to here (an aborted
+                # transaction, a transaction marker, compaction): the offset waited for never comes
+                del self._rewind_to[tp]
             expected = self._next.get(tp)
             if expected is None or offset <= expected or self._log_gap(tp, expected, offset):
                 return False
@@ -138,6 +143,9 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
 
         def ack(self, message: Any) -> bool:
             tp, offset = message.tp, message.offset
+            transactions = getattr(self, "transactions", None)  # exactly-once only
+            if transactions is not None and hasattr(transactions, "settled"):
+                transactions.settled(message)
             generation = getattr(message, "generation_id", None)
             stale = generation is not None and generation != self.app.consumer_generation_id
             skipped = stale or not self.app.flow_control.is_active()
@@ -156,6 +164,13 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
                 del self._rewind_to[tp]
             self._next[tp] = max(self._next.get(tp, offset + 1), offset + 1)
             return super().ack(message)
+
+        async def force_commit(self, topics: Any = None, start_new_transaction: bool = True) -> bool:
+            transactions = getattr(self, "transactions", None)  # exactly-once only
+            if transactions is None or not hasattr(transactions, "settled_events"):
+                return await super().force_commit(topics, start_new_transaction=start_new_transaction)
+            async with transactions.settled_events():  # see streams/kafka/transactions.py
+                return await super().force_commit(topics, start_new_transaction=start_new_transaction)
 
         async def _getmany(self, active_partitions: Any, timeout: float) -> Any:
             records = await super()._getmany(active_partitions, timeout)
@@ -187,7 +202,8 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
         async def seek_to_beginning(self, *partitions: Any) -> None:
             for tp in partitions:
                 self._sought_to(tp, 0)
-            await super().seek_to_beginning(*partitions)
+            # Faust's thread-delegating consumer declares this but never implements it
+            await self._thread.seek_to_beginning(*partitions)
 
         async def seek_wait(self, partitions: Any) -> None:
             for tp, offset in partitions.items():
@@ -272,6 +288,11 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
                         continue
                     state = assignment.state_value(tp)
                     position = state.position if state.has_valid_position else None
+                    fetched = self._fetched_to.get(tp)
+                    if self.in_transaction and position is not None and fetched is not None and fetched < position:
+                        # the client stepped over records it never returned: transaction markers
+                        # and aborted records (read_committed), nothing to process
+                        position = fetched
                     progress[tp] = PartitionProgress(position, self._committed_offset.get(tp),
                                                      tp.topic in busy)
                 return progress
@@ -280,6 +301,7 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
 
     class Transport(fa.Transport):
         Consumer = WirestreamConsumer
+        TransactionManager = transaction_manager_class(fa.Transport.TransactionManager)
 
     return Transport
 

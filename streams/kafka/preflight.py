@@ -5,7 +5,7 @@ retries forever. ``wirestream worker`` runs :func:`preflight` first, with the ve
 Faust will use (:mod:`streams.kafka.connection`) and a bounded time, and stops with one line (exit 2):
 
     wirestream: cannot reach Kafka at kafka-0:9092 (connection refused, still unreachable after 30s)
-    wirestream: Kafka at kafka-0:9093 refused the credentials (SASL SCRAM-SHA-512 as user 'wire'): ...
+    wirestream: authentication failed for user 'wire' (SCRAM-SHA-512) at Kafka kafka-0:9093: check ...
     wirestream: TLS handshake with Kafka at kafka-0:9092 failed (certificate verify failed ...)
 
 The check has two steps per bootstrap address:
@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import ssl
 import time
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from typing import Any
 
 from .broker import BrokerError, _QuietAiokafka, _run_coro_blocking
 from ..config import Settings
-from .connection import check_security, client_kwargs, describe_auth, protocol_of
+from .connection import check_security, client_kwargs, describe_auth, mechanism_of, protocol_of
 
 log = logging.getLogger("wirestream.preflight")
 
@@ -120,20 +121,40 @@ class KafkaInfo:
         return (self.cluster_id or "").lower().startswith("tansu")
 
 
+def _auth_failed(where: str, settings: Settings, detail: str = "") -> PreflightError:
+    """The wrong-credentials line: ``authentication failed for user 'wire' (SCRAM-SHA-512) ...``."""
+    text = (f"authentication failed for user {settings.sasl_username!r} ({mechanism_of(settings)}) at Kafka "
+            f"{where}{f' ({detail})' if detail else ''}: check WIRESTREAM_SASL_USERNAME and WIRESTREAM_SASL_PASSWORD")
+    return PreflightError(scrub(text, settings))
+
+
+#: what brokers say for a wrong user or password: the line says that already
+_RESTATED = re.compile(r"^authentication failed\W*|invalid credentials|invalid username or password", re.I)
+
+
+def _broker_detail(exc: BaseException) -> str:
+    """The broker's own words on a refused login, unless they only say "wrong credentials"."""
+    said = exc.args[0] if exc.args and isinstance(exc.args[0], str) else ""
+    return "" if not said or _RESTATED.search(said) else said
+
+
 def _handshake_error(exc: BaseException, where: str, settings: Settings, timeout: float) -> PreflightError:
     from aiokafka import errors
 
     protocol = protocol_of(settings)
     auth = describe_auth(settings)
-    sasl_errors = (errors.SaslAuthenticationFailed, errors.AuthenticationFailedError,
-                   errors.UnsupportedSaslMechanismError, errors.IllegalSaslStateError)
+    tls = protocol in {"SSL", "SASL_SSL"}
+    if isinstance(exc, (errors.SaslAuthenticationFailed, errors.AuthenticationFailedError)):
+        return _auth_failed(where, settings, _broker_detail(exc))
+    if (protocol.startswith("SASL_") and mechanism_of(settings).startswith("SCRAM-")
+            and isinstance(exc, KeyError) and exc.args == ("v",)):
+        # a broker that answers SCRAM outside SaslAuthenticate (handshake v0) ends a refused login
+        # with "e=..." instead of the server signature "v=..." that aiokafka looks for
+        return _auth_failed(where, settings)
+    sasl_errors = (errors.UnsupportedSaslMechanismError, errors.IllegalSaslStateError)
     if isinstance(exc, sasl_errors):
         if isinstance(exc, errors.UnsupportedSaslMechanismError):
             detail = f"the broker does not offer SASL {settings.sasl_mechanism or 'PLAIN'} on this listener"
-        elif isinstance(exc, (errors.SaslAuthenticationFailed, errors.AuthenticationFailedError)):
-            detail = "authentication failed"
-            if exc.args and isinstance(exc.args[0], str) and exc.args[0]:
-                detail += f": {exc.args[0]}"
         else:
             detail = type(exc).__name__
         return PreflightError(scrub(f"Kafka at {where} refused the credentials ({auth}): {detail}", settings))
@@ -141,16 +162,21 @@ def _handshake_error(exc: BaseException, where: str, settings: Settings, timeout
         return PreflightError(scrub(
             f"TLS handshake with Kafka at {where} failed: cannot verify the broker's certificate "
             f"({exc.verify_message or exc.reason}); check WIRESTREAM_SSL_CAFILE", settings))
-    if isinstance(exc, ssl.SSLError):
+    if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLEOFError):
         return PreflightError(scrub(
             f"TLS handshake with Kafka at {where} failed ({str(exc.reason or exc).lower().replace('_', ' ')}); "
             f"is it a TLS listener? (WIRESTREAM_SECURITY_PROTOCOL={protocol})", settings))
+    if tls and isinstance(exc, (ConnectionResetError, ssl.SSLEOFError, BrokenPipeError)):
+        # Apache Kafka reads a TLS hello on a plaintext listener as an oversized request and hangs up
+        return PreflightError(
+            f"TLS handshake with Kafka at {where} failed: the broker closed the connection; is it a TLS "
+            f"listener? a plaintext listener drops a TLS handshake (WIRESTREAM_SECURITY_PROTOCOL={protocol})")
     if isinstance(exc, (asyncio.TimeoutError, TimeoutError)):
         hint = ("is it a TLS listener? a plaintext listener never answers a TLS handshake"
-                if protocol in {"SSL", "SASL_SSL"} else
+                if tls else
                 "is it a Kafka listener, and a plaintext one? (WIRESTREAM_SECURITY_PROTOCOL=PLAINTEXT)")
         return PreflightError(f"Kafka at {where} accepted the connection but did not answer the "
-                              f"{'TLS' if protocol in {'SSL', 'SASL_SSL'} else 'Kafka'} handshake within "
+                              f"{'TLS' if tls else 'Kafka'} handshake within "
                               f"{timeout:.0f}s ({protocol}): {hint}")
     return PreflightError(scrub(
         f"Kafka at {where} broke off the handshake ({protocol}, {auth}): {_reason(exc, settings)}", settings))

@@ -158,7 +158,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         topic_replication_factor=settings.replication_factor,
         key_serializer="raw",
         value_serializer=JSON_CODEC,
-        processing_guarantee="at_least_once",
+        processing_guarantee=settings.processing_guarantee,
         producer_max_request_size=max_request,
         consumer_max_fetch_size=max_request,
         consumer_auto_offset_reset="earliest",
@@ -398,7 +398,7 @@ def run_worker(settings: Settings, *, connect_timeout: float = 30.0) -> None:
     """
     import faust
 
-    from ..kafka.broker import create_topics
+    from ..kafka.broker import BrokerError, create_topics
     from ..kafka.preflight import preflight
     from .delivery import load_endpoints
     from .logs import setup_logging
@@ -412,6 +412,10 @@ def run_worker(settings: Settings, *, connect_timeout: float = 30.0) -> None:
     asyncio.set_event_loop(loop)
     try:
         kafka = loop.run_until_complete(preflight(settings, timeout=connect_timeout))
+        if settings.processing_guarantee == "exactly_once" and kafka.is_tansu:
+            raise BrokerError(
+                f"WIRESTREAM_PROCESSING_GUARANTEE=exactly_once needs Kafka transactions, which the broker at "
+                f"{kafka.host}:{kafka.port} (Tansu) does not have; use Apache Kafka, or at_least_once")
         created = loop.run_until_complete(create_topics(settings, timeout=connect_timeout))
     except BaseException:
         loop.close()

@@ -17,8 +17,10 @@ OUTPUTS = ("stories.clustered", "story-updates", "dead-letter", "events")
 class Collector:
     """Reads the public output topics of one prefix into lists, from the beginning."""
 
-    def __init__(self, settings: Any, topics: Iterable[str] = OUTPUTS) -> None:
+    def __init__(self, settings: Any, topics: Iterable[str] = OUTPUTS, *,
+                 isolation_level: str = "read_uncommitted") -> None:
         self.settings = settings
+        self.isolation_level = isolation_level  # "read_committed": only what transactions committed
         self.names = {settings.topic(t): t for t in topics}
         self.records: dict[str, list[dict]] = {t: [] for t in topics}
         self.messages: dict[str, list[Any]] = {t: [] for t in topics}
@@ -32,6 +34,7 @@ class Collector:
         await create_topics(self.settings)
         self.consumer = AIOKafkaConsumer(*self.names, group_id=None, auto_offset_reset="earliest",
                                          max_partition_fetch_bytes=8 * 1024 * 1024,
+                                         isolation_level=self.isolation_level,
                                          **kafka_client_kwargs(self.settings))
         await self.consumer.start()
         return self
