@@ -76,6 +76,13 @@ class Settings:
     # Core behaviour
     shard_by: str = "lang"  # "lang": cluster per language; "none": one shard, cross-lingual
     event_window_days: float = 3.0
+    # How long (days of stream time after its latest version) a uri stays mapped to its event, so
+    # a late version still joins it; at least the event window.
+    uri_retention_days: float = 7.0
+    # The most text one story can make the core analyse (streams.core.pipeline.WorkLimits):
+    # the body is cut at this many characters, then at this many sentences.
+    max_story_chars: int = 100_000
+    max_story_sentences: int = 500
     # Alert delivery
     webhooks: tuple[str, ...] = ()
     webhook_secret: str | None = field(default=None, repr=False)
@@ -124,6 +131,13 @@ class Settings:
         settings.check()
         return settings
 
+    @property
+    def work_limits(self) -> Any:
+        """The core's per-story work bound (``streams.core.pipeline.WorkLimits``)."""
+        from .core.pipeline import WorkLimits
+
+        return WorkLimits(max_chars=self.max_story_chars, max_sentences=self.max_story_sentences)
+
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
@@ -138,6 +152,11 @@ class Settings:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
+        if self.uri_retention_days < self.event_window_days:
+            raise ConfigError(f"uri_retention_days ({self.uri_retention_days}) must be at least event_window_days "
+                              f"({self.event_window_days})")
+        if self.max_story_chars < 1000 or self.max_story_sentences < 10:
+            raise ConfigError("max_story_chars must be at least 1000 and max_story_sentences at least 10")
         if self.webhook_timeout <= 0 or self.webhook_backoff_base < 0 or self.webhook_backoff_max < 0:
             raise ConfigError("webhook_timeout must be positive and webhook_backoff_* not negative")
         if self.webhook_max_attempts < 1 or self.webhook_concurrency < 1:

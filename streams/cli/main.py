@@ -75,7 +75,8 @@ def replay(file: str, assignments_path: str, alerts_path: str, shard_by: str | N
 
     settings = load_settings(shard_by=shard_by, event_window_days=window_days)
     pipeline = Pipeline(shard_by=settings.shard_by, window_days=settings.event_window_days,
-                        max_bytes=settings.max_message_bytes)
+                        max_bytes=settings.max_message_bytes, uri_retention_days=settings.uri_retention_days,
+                        limits=settings.work_limits)
     with ExitStack() as stack:
         source = _open_input(file, stack)
         out_assign = _open_output(assignments_path, stack)

@@ -14,7 +14,7 @@ from typing import IO, Callable
 import orjson
 
 from ..core.models import Rejection
-from ..core.pipeline import Pipeline, Rejected, story_from_document
+from ..core.pipeline import Pipeline, Rejected, decode_story
 
 
 @dataclass(slots=True)
@@ -33,13 +33,19 @@ class ReplaySummary:
                 "rejected_by_reason": dict(sorted(self.reasons.items()))}
 
 
-def _parse_line(raw: bytes, previous_time: float) -> tuple[object, Rejection | None]:
+def _internal(stage: str, exc: Exception) -> Rejection:
+    return Rejection("internal", f"{stage}: {type(exc).__name__}: {exc}")
+
+
+def _parse_line(raw: bytes, previous_time: float, max_bytes: int) -> tuple[object, Rejection | None]:
+    # the same checks as the decode stage (size, UTF-8, JSON, schema), so a line is refused for the
+    # same reason a message would be
     try:
-        return story_from_document(orjson.loads(raw), arrival=previous_time), None
-    except orjson.JSONDecodeError as exc:
-        return None, Rejection("not_json", f"not JSON: {exc}")
+        return decode_story(raw, max_bytes=max_bytes, arrival=previous_time), None
     except Rejected as exc:
         return None, exc.rejection
+    except Exception as exc:  # noqa: BLE001 - a bug must not end the run: report the line, go on
+        return None, _internal("decode", exc)
 
 
 def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -61,13 +67,17 @@ def replay(
     last_time = 0.0
     for number, raw in lines:
         summary.lines += 1
-        story, rejection = _parse_line(raw, last_time)
+        story, rejection = _parse_line(raw, last_time, pipeline.max_bytes)
+        if rejection is None:
+            try:
+                outcome = pipeline.process_story(story)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - as the worker: report, skip, go on
+                rejection = _internal("pipeline", exc)
         if rejection is not None:
             summary.rejected += 1
             summary.reasons[rejection.reason] = summary.reasons.get(rejection.reason, 0) + 1
             report_bad(number, rejection)
             continue
-        outcome = pipeline.process_story(story)  # type: ignore[arg-type]
         last_time = outcome.enriched.story.versioncreated
         summary.stories += 1
         summary.duplicates += outcome.assignment.duplicate

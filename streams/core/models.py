@@ -75,6 +75,9 @@ class EnrichedStory:
     sentences: tuple[str, ...]
     text_hash: str
     shard: str
+    # where the story arrived: (topic, partition, offset) on wire.stories, so a later stage that
+    # fails on it can dead-letter the original bytes (None offline)
+    origin: tuple[str, int, int] | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -86,7 +89,7 @@ class EnrichedStory:
         story = self.story.to_dict()
         if not body:
             story["body_text"] = ""
-        return {
+        out = {
             "story": story,
             "lang": self.lang,
             "headline": self.headline,
@@ -94,6 +97,9 @@ class EnrichedStory:
             "text_hash": self.text_hash,
             "shard": self.shard,
         }
+        if self.origin is not None:
+            out["origin"] = list(self.origin)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnrichedStory:
@@ -104,6 +110,7 @@ class EnrichedStory:
             sentences=tuple(data["sentences"]),
             text_hash=data["text_hash"],
             shard=data["shard"],
+            origin=tuple(data["origin"]) if data.get("origin") else None,
         )
 
 
