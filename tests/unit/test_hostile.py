@@ -11,6 +11,7 @@ import time
 
 import orjson
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from streams.cli.replay import replay
 from streams.core.pipeline import Pipeline, WorkLimits, enrich
@@ -128,3 +129,29 @@ def test_work_limits_cut_at_whitespace_and_sentence(chars, sentences):
     assert 0 < len(enriched.sentences) <= sentences
     assert sum(len(s) for s in enriched.sentences) <= chars
     assert all(s.endswith(".") or s == enriched.sentences[-1] for s in enriched.sentences)
+
+
+_URIS = st.text(alphabet=st.sampled_from(["a", ":", " ", "\x00", "\n", "\t", "\x1b", "\x7f", "\x85", "\x9f", "\xa0",
+                                          "\u202e", "\u2066", "\u200e", "\u061c", "\u200b", "é"]),
+                min_size=0, max_size=6)
+_VERSIONS = st.sampled_from([0, 1, 2, 2**53 - 2, 2**53 - 1, 2**53, 2**63, -1, 1.0, 1e30, True, "1", "9007199254740991",
+                             "9007199254740992", "99999999999999999"])
+
+
+@given(uri=_URIS, version=_VERSIONS, created=st.sampled_from([None, "2024-01-01T00:00:00Z", 5, "x"]))
+@settings(max_examples=400, deadline=None)
+def test_fast_path_never_accepts_what_the_schema_refuses_and_bounds_hold(uri, version, created):
+    from streams.core.validate import MAX_VERSION, Rejected, _plain_story_valid, story_from_document, validator
+
+    doc = {"uri": uri, "body_text": BODY, "version": version}
+    if created is not None:
+        doc["versioncreated"] = created
+    if _plain_story_valid(doc):
+        assert not list(validator("story").iter_errors(doc))
+    try:
+        story = story_from_document(doc, arrival=0.0)
+    except Rejected as exc:
+        assert exc.rejection.detail
+    else:
+        assert 1 <= story.version <= MAX_VERSION
+        assert not CONTROL.search(story.uri) and not any(c in story.uri for c in "\t\n\r\x0b\x0c\x85")
