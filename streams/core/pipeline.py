@@ -17,7 +17,7 @@ from typing import Any
 
 from . import langid, normalize
 from .clusterer import DEFAULT_CONFIG, ClusterConfig, Clusterer
-from .events import EventState, apply_story
+from .events import EventState, alert_id_for, apply_story
 from .models import AssignedStory, Assignment, EnrichedStory, Outcome, Story
 from .validate import Rejected, decode_story, format_time, story_from_document
 
@@ -258,11 +258,31 @@ class EventStage:
         self.events = events
 
     def expire(self, expiry: Expiry) -> bool:
-        """Drop an event's state (with its first results) when no story of it is newer than the horizon."""
+        """Let go of what is older than the horizon: the whole event when no story of it is newer,
+        else (an event still going on) the stories older than it — with their facts, alert ids and
+        first results — so an event that never ends still has a bounded state. An event thus
+        remembers the stories and facts of the uri retention; returns whether anything changed."""
         raw = self.events.get(expiry.event_id)
-        if raw is None or raw["last_update"] >= expiry.horizon:
+        if raw is None:
             return False
-        del self.events[expiry.event_id]
+        horizon = expiry.horizon
+        if raw["last_update"] < horizon:
+            del self.events[expiry.event_id]
+            return True
+        old = [s for s in raw["stories"] if s["time"] < horizon]
+        if not old:
+            return False
+        first_results = dict(raw.get(FIRST_RESULTS, {}))
+        gone_alerts = set()
+        for s in old:
+            first_results.pop(f"{s['uri']}\x1f{s['version']}\x1f{s['text_hash']}", None)
+            gone_alerts.add(alert_id_for(expiry.event_id, s["uri"], s["version"], s["text_hash"]))
+        pruned = dict(raw)
+        pruned["stories"] = [s for s in raw["stories"] if s["time"] >= horizon]
+        pruned["facts"] = [f for f in raw["facts"] if f.get("time", horizon) >= horizon]
+        pruned["alerts"] = [a for a in raw["alerts"] if a not in gone_alerts]
+        pruned[FIRST_RESULTS] = first_results
+        self.events[expiry.event_id] = pruned
         return True
 
     def process(self, assigned: AssignedStory) -> EventResult:

@@ -143,3 +143,23 @@ def test_expiry_is_a_function_of_the_stream_alone(items):
         assert rec["time"] >= now(rec["shard"]) - 2 * DAY
     for rec in a.assignments.values():
         assert rec["time"] >= now(rec["shard"]) - 1 * DAY
+
+
+def test_an_event_that_never_ends_keeps_a_bounded_state():
+    """A story every 6 hours on one event for 30 days: the event lives on (same id), and remembers
+    the stories and facts of the uri retention only."""
+    docs = [story(1, T0 + k * DAY / 4, uri=f"urn:long:{k}", extra=f"Update {k}: crews from Kessel number {k + 10}.")
+            for k in range(120)]
+    pipeline, outcomes = run(docs, window_days=1.0, uri_retention_days=2.0)
+    event_ids = {o.assignment.event_id for o in outcomes}
+    assert len(event_ids) == 1, "one event all along"
+    (record,) = pipeline.events.values()
+    assert len(record["stories"]) <= 2 * 4 + 2
+    horizon = T0 + 119 * DAY / 4 - 2 * DAY
+    assert all(f["time"] >= horizon - DAY / 4 for f in record["facts"])
+    assert len(record["first_results"]) == len(record["stories"])
+    assert record["first_seen"] == T0  # the event's history is still its own
+    # a redelivery of a story still remembered gets its first record again
+    enriched = enrich(decode_story(orjson.dumps(docs[-1]), arrival=0.0))
+    result = pipeline.event_stage.process(AssignedStory(enriched, outcomes[-1].assignment))
+    assert result.repeated
