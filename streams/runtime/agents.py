@@ -78,9 +78,11 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
         original = stage == "decode"
         if not original:
             try:
-                if not origin:
-                    raise LookupError("the message does not say where the story arrived")
-                where = (str(origin[0]), int(origin[1]), int(origin[2]))
+                try:
+                    origin_at = (str(origin[0]), int(origin[1]), int(origin[2]))
+                except (TypeError, ValueError, IndexError, KeyError):
+                    raise LookupError("the message does not say where the story arrived") from None
+                where = origin_at
                 raw_key, raw_value = await fetch_record(settings, *where)
                 original = True
             except LookupError as exc:
