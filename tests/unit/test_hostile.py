@@ -155,3 +155,23 @@ def test_fast_path_never_accepts_what_the_schema_refuses_and_bounds_hold(uri, ve
     else:
         assert 1 <= story.version <= MAX_VERSION
         assert not CONTROL.search(story.uri) and not any(c in story.uri for c in "\t\n\r\x0b\x0c\x85")
+
+
+def test_replay_cli_over_the_hostile_corpus_reports_skips_and_finishes(tmp_path):
+    from click.testing import CliRunner
+
+    from streams.cli.main import main
+
+    src = tmp_path / "hostile.jsonl"
+    good = _good(2)
+    src.write_bytes(b"\n".join([h.raw for h in corpus() if not h.stream_only] + good) + b"\n")
+    out = tmp_path / "a.jsonl"
+    result = CliRunner().invoke(main, ["replay", str(src), "--assignments", str(out), "--alerts", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    summary = orjson.loads(result.stderr.strip().splitlines()[-1])["summary"]
+    assert summary["lines"] == summary["stories"] + summary["rejected"]
+    assert "internal" not in summary["rejected_by_reason"]
+    assert result.stderr.count("skipped (") == summary["rejected"] >= 40
+    uris = [orjson.loads(line)["uri"] for line in out.read_bytes().splitlines()]
+    assert uris[-2:] == ["urn:good:0", "urn:good:1"]
