@@ -77,7 +77,7 @@ class Settings:
     shard_by: str = "lang"  # "lang": cluster per language; "none": one shard, cross-lingual
     event_window_days: float = 3.0
     # How long (days of stream time after its latest version) a uri stays mapped to its event, so
-    # a late version still joins it; at least the event window.
+    # a late version still joins it; a value below the event window means the window.
     uri_retention_days: float = 7.0
     # The most text one story can make the core analyse (streams.core.pipeline.WorkLimits):
     # the body is cut at this many characters, then at this many sentences.
@@ -152,9 +152,8 @@ class Settings:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
-        if self.uri_retention_days < self.event_window_days:
-            raise ConfigError(f"uri_retention_days ({self.uri_retention_days}) must be at least event_window_days "
-                              f"({self.event_window_days})")
+        if self.uri_retention_days <= 0:
+            raise ConfigError("uri_retention_days must be positive")
         if self.max_story_chars < 1000 or self.max_story_sentences < 10:
             raise ConfigError("max_story_chars must be at least 1000 and max_story_sentences at least 10")
         if self.webhook_timeout <= 0 or self.webhook_backoff_base < 0 or self.webhook_backoff_max < 0:
