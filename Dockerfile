@@ -3,7 +3,7 @@
 #
 #   docker build -t wirestream:dev .
 #   docker run --rm -e WIRESTREAM_BROKER=kafka://kafka:9092 wirestream:dev            # = wirestream worker
-#   docker run --rm wirestream:dev replay /data/stories.jsonl --assignments - --alerts -
+#   docker run --rm -v $PWD:/data wirestream:dev replay /data/stories.jsonl   # alerts as JSON lines
 #
 # Two stages: the builder resolves and installs the package with its runtime dependencies
 # (and the RocksDB driver) into a virtualenv; the runtime stage copies only that virtualenv,

@@ -47,8 +47,11 @@ def main() -> None:
     cluster_file = str(args.data / "cluster-dev.jsonl")
     figures = {
         "langid": run("streams.eval.langid", [str(args.data / "langid-dev.jsonl"), "--no-per-language"]),
+        "langid_short_texts": run("streams.eval.langid", [str(args.data / "langid-dev-papluca.jsonl"),
+                                                          "--no-per-language"]),
         "clustering": run("streams.eval.clustering", [cluster_file]),
         "novelty": run("streams.eval.novelty", [cluster_file, "--seeds", str(args.data / "seeds.jsonl")]),
+        "novelty_full_length": run("streams.eval.novelty", [str(args.data / "cluster-dev-multinews.jsonl")]),
     }
     if not args.quick:
         figures["clustering_headline_only"] = run("streams.eval.clustering", [cluster_file, "--headline-only"])

@@ -60,6 +60,11 @@ def load_revision(rev: str) -> types.SimpleNamespace:
         src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:streams/core/{name}.py"],
                              check=True, capture_output=True, text=True).stdout
         (pkg / f"{name}.py").write_text(src)
+    # versions.py (novelty's edit script since issue 13): copied where the revision has it
+    found = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:streams/core/versions.py"],
+                           capture_output=True, text=True)
+    if found.returncode == 0:
+        (pkg / "versions.py").write_text(found.stdout)
     sys.path.insert(0, str(tmp))
     return types.SimpleNamespace(**{n: importlib.import_module(f"wirestream_rev.{n}") for n in MODULES})
 

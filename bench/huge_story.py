@@ -29,7 +29,8 @@ def _case(sentences: int, bounded: bool, out: mp.Queue) -> None:
     from streams.core.validate import decode_story
 
     limits = WorkLimits() if bounded else WorkLimits(max_chars=10**9, max_sentences=10**9)
-    body = " ".join(f"Go{i % 10}." for i in range(sentences))
+    words = ("Go", "No", "Up", "Ok", "Hi", "So", "We", "Me", "He", "Be")
+    body = " ".join(f"{words[i % 10]}." for i in range(sentences))
     docs = [{"uri": f"urn:huge:{n}", "headline": "Huge", "body_text": body,
              "versioncreated": f"2024-01-01T0{n}:00:00Z"} for n in range(2)]
     raws = [orjson.dumps(d) for d in docs]

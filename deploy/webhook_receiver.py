@@ -2,8 +2,8 @@
 
     python deploy/webhook_receiver.py [--host 0.0.0.0] [--port 8080]
 
-Accepts ``POST`` on any path, prints each alert (one line of JSON per delivery, or a short
-summary with ``--summary``) and answers 204. ``GET /health`` answers 200.
+Accepts ``POST`` on any path, prints each delivery (the CloudEvents envelope as one line of JSON,
+or with ``--summary`` a short summary of the alert in its ``data``) and answers 204. ``GET /health`` answers 200.
 
 If a secret is set (``--secret`` or ``WEBHOOK_SECRET``/``WIRESTREAM_WEBHOOK_SECRET``), every
 delivery must carry a valid Standard Webhooks signature (https://www.standardwebhooks.com):
@@ -92,13 +92,27 @@ class Seen:
         return True
 
 
+def alert_of(body: object) -> object:
+    """The alert in a delivery: wirestream POSTs a CloudEvents 1.0 envelope whose ``data`` is the
+    alert; a bare alert (older senders, hand-made tests) is taken as it is."""
+    if isinstance(body, dict) and "specversion" in body and isinstance(body.get("data"), dict):
+        return body["data"]
+    return body
+
+
 def summarize(alert: dict) -> str:
+    """One line for the alert (kind, ids, story, source, language, headline), one per new fact."""
     story = alert.get("story") or {}
+    event = alert.get("event") or {}
     facts = alert.get("new_facts") or []
+    about = ", ".join(str(x) for x in (story.get("source"), story.get("lang")) if x)
+    headline = story.get("headline") or event.get("headline") or ""
+    kind = str(alert.get("kind") or alert.get("type") or "alert").replace("_", " ")
     lines = [
-        f"{alert.get('type', '?')} {alert.get('alert_id', '?')} event={alert.get('event_id', '?')} "
-        f"story={story.get('uri', '?')} v{story.get('version', '?')} ({story.get('source', '?')}, "
-        f"{story.get('lang', '?')}): {story.get('headline', '')}"
+        f"{kind} {alert.get('alert_id', '')} event={alert.get('event_id', '')} "
+        f"story={story.get('uri', '')} v{story.get('version', '')}"
+        + (f" ({about})" if about else "") + (f": {headline}" if headline else "")
+        + f" [{len(facts)} new fact{'' if len(facts) == 1 else 's'}]"
     ]
     for fact in facts:
         text = fact.get("text", "") if isinstance(fact, dict) else str(fact)
@@ -145,18 +159,19 @@ def make_handler(key: bytes | None, summary: bool, seen: Seen):
                     self._answer(401, problem + "\n")
                     return
             try:
-                alert = json.loads(body)
+                payload = json.loads(body)
             except ValueError:
                 print(f"rejected delivery to {self.path}: body is not JSON", file=sys.stderr, flush=True)
                 self._answer(400, "body is not JSON\n")
                 return
+            alert = alert_of(payload)
             delivery = headers.get("webhook-id", "")
             alert_id = alert.get("alert_id", "") if isinstance(alert, dict) else ""
             fresh = seen.add(delivery) & seen.add(f"alert:{alert_id}" if alert_id else "")
             if summary and isinstance(alert, dict):
                 text = summarize(alert)
             else:
-                text = json.dumps(alert, ensure_ascii=False, sort_keys=True)
+                text = json.dumps(payload, ensure_ascii=False, sort_keys=True)
             marker = "" if fresh else "[duplicate] "
             print(f"{marker}{text}", flush=True)
             self._answer(204)

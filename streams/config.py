@@ -6,16 +6,56 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
 ENV_PREFIX = "WIRESTREAM_"
+#: ``WIRESTREAM_*`` variables that are not settings but are read elsewhere on purpose
+NOT_SETTINGS = frozenset({
+    "WIRESTREAM_TEST_BROKER",  # the test suite's broker (tests/conftest.py)
+    "WIRESTREAM_IMAGE",  # docker-compose.yml: the worker image to run
+})
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
+STORES = ("memory://", "rocksdb://")
 
 
 class ConfigError(ValueError):
     """A setting has a value wirestream cannot use; the message says which and why."""
+
+
+# Seconds to wait after each failed webhook attempt: seconds, then minutes, then hours, in the
+# spirit of Standard Webhooks providers; 13 retries over about 25.8 h. The first minutes cover a
+# receiver restart or deploy (attempts at ~5 s, 15 s, 45 s, 1m45, 3m45 after the first), the
+# hours a day-long outage.
+DEFAULT_WEBHOOK_RETRY_SCHEDULE: tuple[float, ...] = (
+    5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 28800, 36000)
+_DURATION_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_durations(name: str, raw: str) -> tuple[float, ...]:
+    """``"5s, 1m, 2h"`` (or plain seconds) -> seconds; ConfigError naming the variable."""
+    out = []
+    for item in (part.strip().lower() for part in raw.split(",")):
+        if not item:
+            continue
+        number, unit = item, "s"
+        for suffix in sorted(_DURATION_UNITS, key=len, reverse=True):
+            if item.endswith(suffix):
+                number, unit = item[: -len(suffix)], suffix
+                break
+        try:
+            value = float(number) * _DURATION_UNITS[unit]
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < float("inf"):
+            raise ConfigError(f"{ENV_PREFIX}{name.upper()}: {item!r} is not a duration "
+                              "(e.g. 30s, 5m, 2h, or plain seconds)")
+        out.append(value)
+    return tuple(out)
 
 
 def _as_int(name: str, raw: str) -> int:
@@ -39,6 +79,58 @@ def _as_bool(name: str, raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ConfigError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not true/false")
+
+
+def env_name(field_name: str) -> str:
+    """The variable of a setting: ``web_port`` -> ``WIRESTREAM_WEB_PORT``."""
+    return ENV_PREFIX + field_name.upper()
+
+
+def normalize_broker(url: str) -> str:
+    """``kafka://h1:9092,h2:9092`` for what users write as a broker list.
+
+    Each address is ``kafka://host[:port]`` or a bare ``host[:port]`` (as Kafka's own
+    ``bootstrap.servers`` and kcat's ``-b`` take it), separated by ``,`` or ``;``. A bare address is
+    read as ``kafka://``; any other scheme (``http://``...) is refused: Kafka is not HTTP.
+    """
+    out = []
+    for part in url.replace(";", ",").split(","):
+        part = part.strip().rstrip("/")
+        if not part:
+            continue
+        scheme, sep, rest = part.partition("://")
+        if not sep:
+            scheme, rest = "kafka", part
+        if scheme.lower() != "kafka":
+            raise ConfigError(
+                f"{env_name('broker')} / --broker: {part!r} is not a Kafka address; Kafka speaks its own "
+                f"protocol, not {scheme}: did you mean kafka://{rest}?")
+        host, _, port = rest.rpartition(":") if not rest.endswith("]") else (rest, "", "")
+        if not host:
+            host, port = rest, ""
+        if not host or "/" in rest or (port and not port.isdigit()):
+            raise ConfigError(f"{env_name('broker')} / --broker: {part!r} is not host:port (e.g. kafka://kafka-1:9092)")
+        out.append(f"kafka://{rest}")
+    if not out:
+        raise ConfigError(f"{env_name('broker')} / --broker: no broker address in {url!r}")
+    return ",".join(out)
+
+
+def unknown_variables(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``WIRESTREAM_*`` variable that is no setting (a typo?), with a "did you mean"."""
+    env = os.environ if environ is None else environ
+    known = [env_name(f.name) for f in fields(Settings)]
+    out = []
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX) or name in known or name in NOT_SETTINGS:
+            continue
+        # compare without the common prefix, or every name looks close to every other
+        suffixes = {k[len(ENV_PREFIX):]: k for k in known}
+        close = difflib.get_close_matches(name[len(ENV_PREFIX):], list(suffixes), n=1, cutoff=0.75)
+        hint = (f"; did you mean {suffixes[close[0]]}?" if close
+                else " (`wirestream config` lists the settings)")
+        out.append(f"{name} is not a wirestream setting and is ignored{hint}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -88,10 +180,18 @@ class Settings:
     webhook_secret: str | None = field(default=None, repr=False)
     webhook_config: str | None = None
     webhook_timeout: float = 10.0
-    webhook_max_attempts: int = 8
-    webhook_backoff_base: float = 1.0  # seconds; full-jitter exponential backoff between attempts
-    webhook_backoff_max: float = 300.0  # cap of one backoff (and of an honoured Retry-After)
+    # Waits after each failed attempt (README "Retries"); WIRESTREAM_WEBHOOK_RETRY_SCHEDULE="5s,1m,1h"
+    webhook_retry_schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    webhook_max_attempts: int = 0  # 0: one attempt + one per schedule step (14 by default)
     webhook_concurrency: int = 2  # in-flight requests per endpoint
+    # Webhook URLs resolving to loopback, private, link-local or other non-global addresses are
+    # refused (a worker should not be made to POST into its own network) unless this is set.
+    webhook_allow_private: bool = False
+    # HTTP API: when set, every route but /livez and /health needs "Authorization: Bearer <token>".
+    api_token: str | None = field(default=None, repr=False)
+    # Logs
+    log_level: str = "info"  # debug also shows the libraries' (Faust, aiokafka) info messages
+    log_format: str = "text"  # text, or json: one object per line
 
     @property
     def max_request_bytes(self) -> int:
@@ -122,6 +222,8 @@ class Settings:
                 values[f.name] = _as_float(f.name, raw)
             elif isinstance(default, Path):
                 values[f.name] = Path(raw)
+            elif f.name == "webhook_retry_schedule":
+                values[f.name] = parse_durations(f.name, raw)
             elif isinstance(default, tuple):
                 values[f.name] = tuple(u.strip() for u in raw.split(",") if u.strip())
             else:
@@ -141,7 +243,21 @@ class Settings:
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    def __post_init__(self) -> None:
+        # One spelling of the broker list everywhere (logs, Faust, aiokafka): kafka://h:p,...
+        object.__setattr__(self, "broker", normalize_broker(self.broker))
+        object.__setattr__(self, "log_level", self.log_level.strip().lower())
+        object.__setattr__(self, "log_format", self.log_format.strip().lower())
+
     def check(self) -> None:
+        if not any(self.store.lower().startswith(s) for s in STORES):
+            raise ConfigError(f"{env_name('store')} / --store: {self.store!r} is not one of {', '.join(STORES)}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError(f"{env_name('log_level')}={self.log_level!r} is not one of {', '.join(LOG_LEVELS)}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(f"{env_name('log_format')}={self.log_format!r} is not one of {', '.join(LOG_FORMATS)}")
+        if not 1 <= self.web_port <= 65535:
+            raise ConfigError(f"{env_name('web_port')} / --web-port: {self.web_port} is not a TCP port (1-65535)")
         if self.partitions < 1:
             raise ConfigError(f"partitions must be at least 1, got {self.partitions}")
         if self.max_message_bytes < 1024:
@@ -156,7 +272,13 @@ class Settings:
             raise ConfigError("uri_retention_days must be positive")
         if self.max_story_chars < 1000 or self.max_story_sentences < 10:
             raise ConfigError("max_story_chars must be at least 1000 and max_story_sentences at least 10")
-        if self.webhook_timeout <= 0 or self.webhook_backoff_base < 0 or self.webhook_backoff_max < 0:
-            raise ConfigError("webhook_timeout must be positive and webhook_backoff_* not negative")
-        if self.webhook_max_attempts < 1 or self.webhook_concurrency < 1:
-            raise ConfigError("webhook_max_attempts and webhook_concurrency must be at least 1")
+        if self.webhook_timeout <= 0:
+            raise ConfigError("webhook_timeout must be positive")
+        if not self.webhook_retry_schedule or any(not 0 <= s < float("inf") for s in self.webhook_retry_schedule):
+            raise ConfigError("webhook_retry_schedule must be one or more durations >= 0, e.g. 5s,1m,1h")
+        if self.webhook_max_attempts < 0 or self.webhook_concurrency < 1:
+            raise ConfigError("webhook_max_attempts must be >= 0 (0: from the retry schedule) and "
+                              "webhook_concurrency at least 1")
+        if self.api_token is not None and len(self.api_token) < 16:
+            raise ConfigError("WIRESTREAM_API_TOKEN must be at least 16 characters (e.g. "
+                              "python -c \"import secrets;print(secrets.token_urlsafe(32))\")")

@@ -82,7 +82,7 @@ class WorkerProcess:
             "--topic-prefix", settings.topic_prefix,
             "--partitions", str(settings.partitions),
             "--app-id", settings.app_id,
-            "--loglevel", "info",
+            "--log-level", "debug",  # Faust's assignment tables (tests/integration/faustlogs.py)
         ]
         full_env = {**os.environ, **(env or {})}
         full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), full_env.get("PYTHONPATH")]))

@@ -47,7 +47,8 @@ def _nested(depth: int) -> bytes:
 
 def corpus(max_message_bytes: int = 1024 * 1024) -> list[Hostile]:
     """Every kind, in a fixed order (≥ 30 kinds)."""
-    huge_sentences = " ".join(f"Go{i % 10}." for i in range(200_000))  # 200,000 short sentences, < 1 MiB
+    words = ("Go", "No", "Up", "Ok", "Hi", "So", "We", "Me", "He", "Be")
+    huge_sentences = " ".join(f"{words[i % 10]}." for i in range(200_000))  # 200,000 sentences, < 1 MiB
     out = [
         # --- not a JSON object
         Hostile("empty", b"", "empty", stream_only=True),

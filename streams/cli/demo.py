@@ -4,20 +4,18 @@ Runs Tansu (in memory) and one ``wirestream worker`` as child processes (each in
 process group, stopped in order on Ctrl-C / SIGTERM, and killed by the kernel if this process
 dies), feeds the sample stories one at a time — each waits until the worker has placed it in an
 event, so the feed order is the processing order — and prints every story-update alert as a
-readable block.
+readable block. The worker serves the newsroom page (its URL is printed) until the demo stops.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from importlib import resources
 from pathlib import Path
@@ -26,6 +24,7 @@ from typing import IO, Any
 import orjson
 
 from ..config import Settings
+from .format import format_alert, format_clustered, format_dead_letter, plural
 
 FIRST_STORY_TIMEOUT = 90.0  # worker start (imports, group join) + first story
 STORY_TIMEOUT = 30.0
@@ -40,7 +39,8 @@ class DemoError(RuntimeError):
 
 def sample_lines(data_path: str | None = None) -> list[tuple[str, bytes]]:
     """``(where, raw JSON)`` of each story to feed: the bundled samples or ``data_path``."""
-    from .ingest import Item, Problem, iter_sources, prepare
+    from .ingest import Item, Problem, prepare
+    from .sources import iter_sources
 
     if data_path is None:
         text = resources.files("streams").joinpath("data", "samples.jsonl").read_bytes()
@@ -54,48 +54,10 @@ def sample_lines(data_path: str | None = None) -> list[tuple[str, bytes]]:
     return out
 
 
-# --------------------------------------------------------------------------- printing
-
-
-def _wrap(text: str, first: str, rest: str, width: int = 92) -> str:
-    return textwrap.fill(" ".join(text.split()), width=width, initial_indent=first, subsequent_indent=rest)
-
-
-def format_alert(alert: dict[str, Any], width: int = 92) -> str:
-    """A story-update alert as a readable text block: event, story, the new facts."""
-    story = alert.get("story") or {}
-    event = alert.get("event") or {}
-    sources = ", ".join(event.get("sources") or []) or "—"
-    kind = {"new_version": "new version", "new_story": "new story"}.get(alert.get("kind", ""), alert.get("kind", ""))
-    rule = "─" * width
-    lines = [
-        f"┌{rule}",
-        f"│ STORY UPDATE  {alert.get('alert_id', '')}  ({kind})",
-        _wrap(event.get("headline") or "(no headline)", f"│ event  {alert.get('event_id', '')}  ", "│        ", width),
-        f"│        {event.get('story_count', '?')} stories · sources: {sources} · "
-        f"first seen {event.get('first_seen', '?')} · last update {event.get('last_update', '?')}",
-        _wrap(story.get("headline") or "(no headline)",
-              f"│ story  {story.get('uri', '')} v{story.get('version', '?')} · {story.get('source') or 'unknown source'}"
-              f" · {story.get('lang', '?')}  ", "│        ", width),
-        "│ new facts",
-    ]
-    for fact in alert.get("new_facts") or []:
-        lines.append(_wrap(fact.get("text", ""), "│   • ", "│     ", width))
-        extras = []
-        for label in ("names", "numbers", "terms"):
-            values = fact.get(label) or []
-            if values:
-                extras.append(f"{label}: {', '.join(map(str, values))}")
-        if extras:
-            lines.append(_wrap(" · ".join(extras), "│     ", "│     ", width))
-    lines.append(f"└{rule}")
-    return "\n".join(lines)
-
-
 # --------------------------------------------------------------------------- running
 
 
-def _worker_argv(settings: Settings, loglevel: str = "warning") -> list[str]:
+def _worker_argv(settings: Settings, loglevel: str = "info") -> list[str]:
     return [
         sys.executable, "-m", "streams.cli", "worker",
         "--broker", settings.broker,
@@ -106,8 +68,16 @@ def _worker_argv(settings: Settings, loglevel: str = "warning") -> list[str]:
         "--topic-prefix", settings.topic_prefix,
         "--partitions", str(settings.partitions),
         "--app-id", settings.app_id,
-        "--loglevel", loglevel,
+        "--log-level", loglevel,
     ]
+
+
+def page_url(settings: Settings) -> str:
+    """Where the worker serves the newsroom page."""
+    host = settings.web_host
+    if ":" in host:  # an IPv6 literal
+        host = f"[{host}]"
+    return f"http://{host}:{settings.web_port}/"
 
 
 def _tail(path: Path, lines: int = 12) -> str:
@@ -125,15 +95,20 @@ class Demo:
         self.delay = delay
         self.exit_when_done = exit_when_done
         self.as_json = as_json
-        self.out = out
+        self.out = out  # alerts
+        self.info = sys.stderr if as_json else out  # everything else: stdout stays pure JSON with --json
         self.workdir = Path(tempfile.mkdtemp(prefix="wirestream-demo-"))
         self.broker: Any = None
         self.worker: subprocess.Popen | None = None
         self.worker_log = self.workdir / "worker.log"
+        self.page_url = ""
         self.alerts = 0
         self.dead = 0
 
     def say(self, text: str) -> None:
+        print(text, file=self.info, flush=True)
+
+    def show(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
     async def run(self) -> None:
@@ -152,7 +127,11 @@ class Demo:
             web_port=free_port(self.base.web_host), app_id="wirestream-demo",
         )
         await create_topics(settings)
+        self.page_url = page_url(settings)
         self.say(f"broker {self.broker.bootstrap} · starting a worker (log: {self.worker_log})…")
+        self.say(f"HTTP API of the worker: http://{settings.web_host}:{settings.web_port}/events "
+                 "(also /events/{event_id}, /health, /metrics)")
+        self.say(f"newsroom page: {self.page_url}  (live events and story updates in the browser)")
         log = open(self.worker_log, "wb")
         try:
             self.worker = spawn_group(_worker_argv(settings), stdout=log, stderr=subprocess.STDOUT)
@@ -176,7 +155,8 @@ class Demo:
 
     async def _feed(self, settings: Settings, stories: list[tuple[str, bytes]], consumer: Any, producer: Any) -> None:
         topic = settings.topic("stories")
-        self.say(f"feeding {len(stories)} stories to {topic}; alerts from {settings.topic('story-updates')}:\n")
+        self.say(f"feeding {plural(len(stories), 'story', 'stories')} to {topic}; "
+                 f"alerts from {settings.topic('story-updates')}:\n")
         first = True
         for where, raw in stories:
             doc = orjson.loads(raw)
@@ -190,7 +170,8 @@ class Demo:
             if self.delay > 0:
                 await self._until(consumer, lambda r: False, self.delay, "")
         await self._until(consumer, lambda r: False, 1.5, "")  # trailing alerts
-        self.say(f"\n{len(stories)} stories fed · {self.alerts} story-update alerts · {self.dead} dead letters")
+        self.say(f"\n{plural(len(stories), 'story', 'stories')} fed · {plural(self.alerts, 'story-update alert')} · "
+                 f"{plural(self.dead, 'dead letter')}")
 
     async def _until(self, consumer: Any, want: Any, timeout: float, what: str) -> dict | None:
         """Print alerts and dead letters while waiting for a clustered record that ``want``s."""
@@ -211,10 +192,10 @@ class Demo:
                     value = orjson.loads(message.value)
                     if tp.topic.endswith("story-updates"):
                         self.alerts += 1
-                        self.say(orjson.dumps(value).decode() if self.as_json else format_alert(value))
+                        self.show(orjson.dumps(value).decode() if self.as_json else format_alert(value))
                     elif tp.topic.endswith("dead-letter"):
                         self.dead += 1
-                        self.say(f"  dead letter ({value.get('reason')}): {value.get('detail')}")
+                        self.say("  " + format_dead_letter(value))
                     elif found is None and want(value):
                         found = value
                         self._placed(value)
@@ -222,13 +203,10 @@ class Demo:
                 return found
 
     def _placed(self, placed: dict) -> None:
-        tag = ("duplicate — nothing new" if placed.get("duplicate")
-               else "new event" if placed.get("is_new_event") else "known event")
-        self.say(f"  story {placed.get('uri')} v{placed.get('version')} [{placed.get('lang')}] "
-                 f"→ {placed.get('event_id')} ({tag})")
+        self.say("  " + format_clustered(placed))
 
     async def wait_forever(self) -> None:
-        self.say("the worker keeps running — Ctrl-C to stop")
+        self.say(f"the worker keeps running — newsroom page: {self.page_url} — Ctrl-C to stop")
         while self.worker is not None and self.worker.poll() is None:
             await asyncio.sleep(0.5)
         if self.worker is not None:

@@ -1,11 +1,7 @@
 """``wirestream ingest``: send stories from files to ``wire.stories``.
 
-Accepted inputs (any mix, directories are walked in name order):
-
-* ``*.jsonl`` / ``*.ndjson`` and ``-`` (stdin): one JSON story per line (plain or ninjs);
-* ``*.json``: one story document (plain or IPTC ninjs), or a JSON array of them;
-* ``*.txt``: a plain article — the first non-empty line is the headline, the rest the body;
-  its uri is ``urn:txt:<path relative to the argument>`` and its time the file's mtime.
+The inputs (JSONL, ninjs ``.json``, ``.txt``, folders, ``-``) are read by
+:mod:`streams.cli.sources`, the reader ``replay`` uses too.
 
 Every story is checked locally with the core's own validation before it is sent (so a bad line
 is reported as ``file:line: reason`` right away instead of landing in the dead-letter topic);
@@ -15,21 +11,16 @@ is reported as ``file:line: reason`` right away instead of landing in the dead-l
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import orjson
 
 from ..config import Settings
-
-JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-JSON_SUFFIXES = {".json"}
-TEXT_SUFFIXES = {".txt"}
+from .sources import SourceError, check_paths, iter_sources, read_story
 
 
 @dataclass(frozen=True)
@@ -63,113 +54,26 @@ class Summary:
                 "reasons": dict(self.reasons), "skipped_files": self.skipped_files}
 
 
-# --------------------------------------------------------------------------- reading
-
-
-def _mtime_rfc3339(path: Path) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(path.stat().st_mtime))
-
-
-def text_article(path: Path, name: str) -> dict[str, Any]:
-    """A plain-text article as a story document: first non-empty line is the headline."""
-    text = path.read_text("utf-8")
-    lines = text.splitlines()
-    while lines and not lines[0].strip():
-        lines.pop(0)
-    headline = lines[0].strip() if lines else ""
-    body = "\n".join(lines[1:]).strip()
-    return {"uri": f"urn:txt:{name}", "version": 1, "headline": headline, "body_text": body,
-            "versioncreated": _mtime_rfc3339(path)}
-
-
-def _iter_jsonl(stream: IO[bytes], label: str) -> Iterator[tuple[str, bytes]]:
-    for number, line in enumerate(stream, 1):
-        line = line.rstrip(b"\r\n")
-        if line.strip():
-            yield f"{label}:{number}", line
-
-
-def iter_sources(paths: Iterable[str], stdin: IO[bytes] | None = None,
-                 on_skip: Callable[[str], None] | None = None) -> Iterator[tuple[str, bytes | dict]]:
-    """``(where, raw JSON bytes | document)`` for every story in the inputs, in order."""
-    for arg in paths:
-        if arg == "-":
-            yield from _iter_jsonl(stdin or sys.stdin.buffer, "<stdin>")
-            continue
-        root = Path(arg)
-        if root.is_dir():
-            files = sorted(p for p in root.rglob("*") if p.is_file())
-            for path in files:
-                if path.suffix.lower() not in JSONL_SUFFIXES | JSON_SUFFIXES | TEXT_SUFFIXES:
-                    if on_skip:
-                        on_skip(str(path))
-                    continue
-                yield from _iter_file(path, path.relative_to(root).as_posix())
-        elif root.exists():
-            yield from _iter_file(root, root.name)
-        else:
-            yield str(root), ValueError(f"{arg}: no such file or directory")  # type: ignore[misc]
-
-
-def _iter_file(path: Path, name: str) -> Iterator[tuple[str, Any]]:
-    suffix = path.suffix.lower()
-    try:
-        if suffix in TEXT_SUFFIXES:
-            yield f"{path}:1", text_article(path, name)
-        elif suffix in JSON_SUFFIXES:
-            data = path.read_bytes()
-            try:
-                doc = orjson.loads(data)
-            except orjson.JSONDecodeError as exc:
-                yield f"{path}:{getattr(exc, 'lineno', 1)}", exc
-                return
-            if isinstance(doc, list):
-                for i, item in enumerate(doc):
-                    yield f"{path}[{i}]", item
-            else:
-                yield f"{path}:1", doc
-        else:  # JSONL (also the default for an explicitly named file)
-            with open(path, "rb") as stream:
-                yield from _iter_jsonl(stream, str(path))
-    except UnicodeDecodeError as exc:
-        yield f"{path}:1", ValueError(f"not UTF-8: {exc.reason} at byte {exc.start}")
-    except OSError as exc:
-        yield str(path), ValueError(f"cannot read: {exc.strerror or exc}")
+# --------------------------------------------------------------------------- preparing
 
 
 def prepare(sources: Iterable[tuple[str, Any]], *, max_bytes: int, validate: bool = True) -> Iterator[Item | Problem]:
-    """Turn sources into sendable items, or problems with ``where`` and ``reason``."""
-    from ..core.pipeline import Rejected, decode_story, story_from_document
+    """Turn sources (:func:`streams.cli.sources.iter_sources`) into sendable items, or problems
+    with ``where`` and ``reason``. ``validate=False`` (``--raw``) sends JSON lines byte for byte."""
+    from ..core.pipeline import Rejected
 
     now = time.time()
     for where, src in sources:
-        if isinstance(src, BaseException):
-            reason = "not_json" if isinstance(src, orjson.JSONDecodeError) else "unreadable"
-            yield Problem(where, reason, str(src))
+        if not validate and isinstance(src, bytes):
+            yield Item(where, _uri_of(src).encode("utf-8"), src)  # best-effort key
             continue
-        if isinstance(src, bytes):
-            raw = src
-            try:
-                story = decode_story(raw, max_bytes=max_bytes, arrival=now) if validate else None
-            except Rejected as refused:
-                yield Problem(where, refused.rejection.reason, refused.rejection.detail)
-                continue
-            if story is None:  # --raw: best effort key, bytes as they are
-                key = _uri_of(raw)
-            else:
-                key = story.uri
-        else:
-            raw = orjson.dumps(src)
-            try:
-                story = story_from_document(src, arrival=now)
-            except Rejected as refused:
-                yield Problem(where, refused.rejection.reason, refused.rejection.detail)
-                continue
-            if validate and len(raw) > max_bytes:
-                yield Problem(where, "too_large", f"{len(raw)} bytes, over the limit of {max_bytes}")
-                continue
-            key = story.uri
-        yield Item(where, key.encode("utf-8"), raw)
+        try:
+            story = read_story(src, max_bytes=max_bytes if validate else 1 << 62, arrival=now)
+        except Rejected as refused:
+            yield Problem(where, refused.rejection.reason, refused.rejection.detail)
+            continue
+        raw = src if isinstance(src, bytes) else orjson.dumps(src)
+        yield Item(where, story.uri.encode("utf-8"), raw)
 
 
 def _uri_of(raw: bytes) -> str:
@@ -253,6 +157,11 @@ def run_ingest(settings: Settings, paths: list[str], *, progress: bool | None = 
 
     from ..kafka.broker import BrokerError
 
+    try:
+        check_paths(paths)
+    except SourceError as exc:
+        print(f"wirestream: {exc}", file=sys.stderr)
+        return 2
     show = sys.stderr.isatty() if progress is None else progress
     summary = Summary()
     bar = tqdm(unit=" stories", disable=not show, file=sys.stderr, desc="ingest")

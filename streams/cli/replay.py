@@ -1,20 +1,20 @@
-"""``wirestream replay``: the core, offline, over a JSONL file in file order.
+"""``wirestream replay``: the core, offline, over stories in file order.
 
-Each story's ``versioncreated`` is its time (a story without one takes the previous story's
-time, so a replay is deterministic). Bad lines are reported with their line number, counted and
-skipped; the run goes on.
+The inputs are read by :mod:`streams.cli.sources` (what ``ingest`` reads: JSONL, ninjs ``.json``,
+``.txt``, folders, ``-``). Each story's ``versioncreated`` is its time (a story without one takes
+the previous story's time, so a replay is deterministic). Bad lines are reported with where they
+are (``file:line``), counted and skipped; the run goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Callable
-
-import orjson
+from typing import Any, Callable
 
 from ..core.models import Rejection
-from ..core.pipeline import Pipeline, Rejected, decode_story
+from ..core.pipeline import Pipeline, Rejected
+from .sources import read_story
 
 
 @dataclass(slots=True)
@@ -37,38 +37,31 @@ def _internal(stage: str, exc: Exception) -> Rejection:
     return Rejection("internal", f"{stage}: {type(exc).__name__}: {exc}")
 
 
-def _parse_line(raw: bytes, previous_time: float, max_bytes: int) -> tuple[object, Rejection | None]:
-    # the same checks as the decode stage (size, UTF-8, JSON, schema), so a line is refused for the
-    # same reason a message would be
+def _parse(source: Any, previous_time: float, max_bytes: int) -> tuple[object, Rejection | None]:
     try:
-        return decode_story(raw, max_bytes=max_bytes, arrival=previous_time), None
+        return read_story(source, max_bytes=max_bytes, arrival=previous_time), None
     except Rejected as exc:
         return None, exc.rejection
     except Exception as exc:  # noqa: BLE001 - a bug must not end the run: report the line, go on
         return None, _internal("decode", exc)
 
 
-def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    for number, raw in enumerate(stream, start=1):
-        if raw.strip():
-            yield number, raw
-
-
 def replay(
-    lines: Iterable[tuple[int, bytes]],
+    lines: Iterable[tuple[str, Any]],
     *,
     pipeline: Pipeline,
     write_assignment: Callable[[dict], None],
     write_alert: Callable[[dict], None],
-    report_bad: Callable[[int, Rejection], None],
+    report_bad: Callable[[str, Rejection], None],
 ) -> ReplaySummary:
-    """Run every line through the pipeline; return the counts."""
+    """Run every source (``(where, source)`` of :func:`streams.cli.sources.iter_sources`) through
+    the pipeline; return the counts."""
     summary = ReplaySummary()
     last_time = 0.0
     event_ids: set[str] = set()
-    for number, raw in lines:
+    for where, source in lines:
         summary.lines += 1
-        story, rejection = _parse_line(raw, last_time, pipeline.max_bytes)
+        story, rejection = _parse(source, last_time, pipeline.max_bytes)
         if rejection is None:
             try:
                 outcome = pipeline.process_story(story)  # type: ignore[arg-type]
@@ -77,7 +70,7 @@ def replay(
         if rejection is not None:
             summary.rejected += 1
             summary.reasons[rejection.reason] = summary.reasons.get(rejection.reason, 0) + 1
-            report_bad(number, rejection)
+            report_bad(where, rejection)
             continue
         last_time = outcome.enriched.story.versioncreated
         summary.stories += 1

@@ -28,8 +28,8 @@ from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
-__all__ = ["NAME_WEIGHT", "Details", "Fact", "Figure", "Term", "analyze", "clause_weights", "details", "is_substantive",
-           "names"]
+__all__ = ["NAME_WEIGHT", "Details", "Fact", "Figure", "Term", "analyze", "clause_spans", "clause_weights", "details", "figure_spans",
+           "is_content_word", "is_substantive", "names"]
 
 NAME_WEIGHT = 0.7  # minimum weight of a name token
 _MIN_WEIGHT = 0.15
@@ -56,6 +56,7 @@ _NUMBER = re.compile(
     (?P<cur>(?:US|USD|AU|A|C|CA|NZ|HK|S|R)?[$\u20ac\u00a3\u00a5\u20b9\u20bd\u20a9]\s?
         |(?:USD|EUR|GBP|JPY|CNY|RMB|INR|Rs\.?)\s?)?
     (?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?)
+    (?P<to>[-\u2013\u2014]\d+(?:[.,]\d+)?(?![\w.,]\d))?
     (?:st|nd|rd|th)?
     (?:(?P<att>bn|mn|tn|m|b|k)\b
       |\s?(?P<scale>thousand|millions?|mln|billions?|trillions?|milliards?|mio|mrd|millones|mill[oó]n|milh[õo]es|milioni|crore|lakh
@@ -115,6 +116,13 @@ class Details(NamedTuple):
 
     terms: tuple[Term, ...]
     names: tuple[tuple[str, tuple[str, ...]], ...]  # (name phrase, its term keys)
+
+
+def is_content_word(word: str, lang: str) -> bool:
+    """A word that can make a fact: a figure's digits or a term (not a stop word of ``lang``)."""
+    if _NUMBER_HINT.search(word) or _UNSPACED.search(word):
+        return True
+    return not _token_info(word.lower(), lang)[0]
 
 
 def is_substantive(fact: Fact) -> bool:
@@ -196,6 +204,9 @@ def _stem(word: str, lang: str) -> str:
 
 
 def _figure_key(m: re.Match[str]) -> str:
+    to = m.group("to")
+    if to:  # a score or a range ("3-1", "10\u201312"): one figure, its two values in order
+        return f"{_number(m.group('num'))}-{_number(to[1:])}"
     num = m.group("num")
     if "," in num and re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", num):
         value = float(num.replace(",", ""))
@@ -219,11 +230,20 @@ _WORD_BEFORE = re.compile(r"([^\W\d_]+)\W{0,3}$")
 _WORD_AFTER = re.compile(r"^\W{0,3}([^\W\d_]+)")
 
 
+def _number(text: str) -> str:
+    value = float(text.replace(",", "")) if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text) \
+        else float(text.replace(",", "."))
+    return f"{value:.6g}"
+
+
 def _is_date(m: re.Match[str], sentence: str) -> bool:
     """A bare year (1800-2100) or a day number next to a month or weekday name."""
     if m.group("cur") or m.group("pct") or m.group("att") or m.group("scale"):
         return False
-    num = m.group("num")
+    num, to = m.group("num"), m.group("to")
+    if to:  # a span of years ("2019-2020", "2019-20") says when; a score or range says what
+        return (len(num) == 4 and num.isdigit() and 1800 <= int(num) <= 2100
+                and to[1:].isdigit() and (len(to) == 3 or 1800 <= int(to[1:]) <= 2100))
     if not num.isdigit():
         return False
     value = int(num)
@@ -381,6 +401,27 @@ def clause_weights(fact: Fact) -> list[dict[str, float]]:
     text, _ = _blank_figures(fact.text)
     lang = fact.lang
     return [_term_weights(_entries(chunk, lang, n == 0)) for n, chunk in enumerate(_CLAUSE_SPLIT.split(text))]
+
+
+def clause_spans(fact: Fact) -> list[tuple[int, int]]:
+    """The character span in ``fact.text`` of each clause ``clause_weights`` weighs, in order."""
+    text, _ = _blank_figures(fact.text)  # figures blanked: same length, same splits
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for m in _CLAUSE_SPLIT.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return spans
+
+
+def figure_spans(sentence: str) -> list[tuple[int, int, Figure]]:
+    """Each figure of ``sentence`` where it stands (a repeated value once per place)."""
+    digit = _NUMBER_HINT.search(sentence)
+    if digit is None:
+        return []
+    return [(m.start(), m.end(), Figure(_figure_key(m), m.group(0).strip().rstrip("."), _is_date(m, sentence)))
+            for m in _figure_matches(sentence, digit)]
 
 
 def details(fact: Fact) -> Details:

@@ -75,6 +75,8 @@ class EnrichedStory:
     sentences: tuple[str, ...]
     text_hash: str
     shard: str
+    #: how sure the language step is of ``lang`` (0.0 for "und" and for records written before)
+    lang_confidence: float = 0.0
     # where the story arrived: (topic, partition, offset) on wire.stories, so a later stage that
     # fails on it can dead-letter the original bytes (None offline)
     origin: tuple[str, int, int] | None = None
@@ -96,6 +98,7 @@ class EnrichedStory:
             "sentences": list(self.sentences),
             "text_hash": self.text_hash,
             "shard": self.shard,
+            "lang_confidence": self.lang_confidence,
         }
         if self.origin is not None:
             out["origin"] = list(self.origin)
@@ -111,6 +114,7 @@ class EnrichedStory:
             text_hash=data["text_hash"],
             shard=data["shard"],
             origin=tuple(data["origin"]) if data.get("origin") else None,
+            lang_confidence=float(data.get("lang_confidence", 0.0)),
         )
 
 
@@ -159,15 +163,19 @@ class NewFact:
     names: tuple[str, ...] = ()  # new named entities
     numbers: tuple[str, ...] = ()  # new figures
     score: float = 0.0
+    context: str | None = None  # the sentence ``text`` was glued onto or into, when it is a clause
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "text": self.text,
             "terms": list(self.terms),
             "names": list(self.names),
             "numbers": list(self.numbers),
             "score": round(self.score, 4),
         }
+        if self.context is not None:
+            out["context"] = self.context
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> NewFact:
@@ -177,6 +185,7 @@ class NewFact:
             names=tuple(data.get("names", ())),
             numbers=tuple(data.get("numbers", ())),
             score=float(data.get("score", 0.0)),
+            context=data.get("context"),
         )
 
 
@@ -191,18 +200,23 @@ class StoryRef:
     source: str | None = None
     lang: str = "und"
     time: float = 0.0
+    late: bool = False  # arrived after a newer version of its uri: recorded, never alerts
+    lang_confidence: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         # called for every story of an event on every story of that event: no ``asdict``
-        return {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
-                "source": self.source, "lang": self.lang, "time": self.time}
+        out = {"uri": self.uri, "version": self.version, "text_hash": self.text_hash, "headline": self.headline,
+               "source": self.source, "lang": self.lang, "time": self.time, "lang_confidence": self.lang_confidence}
+        if self.late:
+            out["late"] = True
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StoryRef:
-        if len(data) == 7:  # the form to_dict writes: every field, nothing else
+        if len(data) == 8:  # the form to_dict writes for a story that is not late: every other field
             try:
                 return cls(data["uri"], data["version"], data["text_hash"], data["headline"], data["source"],
-                           data["lang"], data["time"])
+                           data["lang"], data["time"], lang_confidence=data["lang_confidence"])
             except KeyError:
                 pass
         return _from_dict(cls, data)
@@ -212,7 +226,7 @@ class StoryRef:
 class Rejection:
     """Why a raw input message was refused (goes to the dead-letter topic)."""
 
-    reason: str  # machine-readable kind: not_utf8, not_json, schema, too_large, empty
+    reason: str  # machine-readable kind: not_utf8, not_json, schema, too_large, empty, no_text
     detail: str  # human-readable, names the field and the rule where there is one
     field: str | None = None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
@@ -155,6 +156,47 @@ def _plain_story_valid(doc: dict[str, Any]) -> bool:
     return not any(name in doc for name in _NINJS_FIELDS)
 
 
+#: A run of letters (digits, underscore, marks, symbols and invisible characters end it).
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def _words(text: str) -> Iterator[str]:
+    """Runs of letters (``\\w`` also takes other numerals such as "²": those split a run)."""
+    for match in _LETTERS.finditer(text):
+        run = match.group()
+        if run.isalpha():
+            yield run
+            continue
+        part: list[str] = []
+        for ch in run:
+            if ch.isalpha():
+                part.append(ch)
+            elif part:
+                yield "".join(part)
+                part = []
+        if part:
+            yield "".join(part)
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` holds language: a word of two different letters at least, and more
+    than one word repeated (1 MB of "a", "ok ok ok ok", emoji, punctuation, zero-width or NUL
+    characters are not). Linear in the text, stops at the second distinct word."""
+    first: str | None = None
+    repeats = 0
+    for word in _words(text):
+        if len(word) < 2 or word.count(word[0]) == len(word):
+            continue  # one letter, or one letter repeated
+        word = word.casefold()
+        if first is None:
+            first = word
+        elif word != first:
+            return True
+        else:
+            repeats += 1
+    return first is not None and repeats == 0
+
+
 def story_from_document(doc: Any, *, arrival: float) -> Story:
     """A decoded JSON document -> ``Story`` (raises ``Rejected``)."""
     if not isinstance(doc, dict):
@@ -183,6 +225,12 @@ def story_from_document(doc: Any, *, arrival: float) -> Story:
         if not MIN_TIME <= when < MAX_TIME:  # a producer's record timestamp can be anything
             raise Rejected(Rejection("schema", "versioncreated: range — absent, and the message time is outside "
                                      "years 0001-9999", "versioncreated"))
+    body = strip_controls(body)  # (controls are not words either)
+    if not has_words(body):
+        # nothing a language can be told from, nothing to cluster by: never an event
+        raise Rejected(Rejection("no_text", "body_text: no text — no words in it (only marks, "
+                                 "digits, emoji, invisible characters or one token repeated)",
+                                 "body_text"))
     source = doc.get("source")
     if not source:
         infosources = doc.get("infosources")
@@ -191,7 +239,7 @@ def story_from_document(doc: Any, *, arrival: float) -> Story:
         source = source or doc.get("copyrightholder")
     return Story(
         uri=doc["uri"].strip(),
-        body_text=strip_controls(body),
+        body_text=body,
         version=version,
         headline=strip_controls(headline).strip(),
         versioncreated=when,

@@ -17,6 +17,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import json
 import math
 import tomllib
@@ -29,7 +30,7 @@ from urllib.parse import SplitResult, urlsplit
 
 import orjson
 
-from ..config import ConfigError
+from ..config import DEFAULT_WEBHOOK_RETRY_SCHEDULE, ConfigError
 
 __all__ = [
     "CONTENT_TYPE",
@@ -42,6 +43,7 @@ __all__ = [
     "RetryPolicy",
     "WebhookConfigError",
     "WebhookVerificationError",
+    "address_kind",
     "body_bytes",
     "check_url",
     "dead_letter_record",
@@ -49,8 +51,10 @@ __all__ = [
     "endpoint_id",
     "endpoints_from_config",
     "envelope",
+    "literal_host",
     "parse_config_text",
     "parse_retry_after",
+    "private_url_error",
     "redact_url",
     "scrub",
     "sign",
@@ -109,7 +113,7 @@ class Endpoint:
     keys: tuple[bytes, ...] = field(repr=False)
     filters: Filters = Filters()
     timeout: float = 10.0
-    max_attempts: int = 8
+    max_attempts: int | None = None  # None: as many as the retry schedule gives
     concurrency: int = 2
 
     @property
@@ -229,8 +233,10 @@ def _filters(raw: Any, where: str) -> Filters:
                    _string_set(raw.get("sources"), where, "sources"), minimum)
 
 
-def _number(raw: Mapping[str, Any], name: str, default: float, where: str, *, whole: bool = False) -> Any:
+def _number(raw: Mapping[str, Any], name: str, default: float | None, where: str, *, whole: bool = False) -> Any:
     value = raw.get(name, default)
+    if value is None and name not in raw:
+        return None
     ok = isinstance(value, int) if whole else isinstance(value, (int, float))
     if not ok or isinstance(value, bool) or value <= 0:
         kind = "a whole number" if whole else "a number"
@@ -242,7 +248,7 @@ _ENDPOINT_KEYS = {"id", "url", "secret", "secret_env", "filters", "timeout", "ma
 
 
 def _endpoint(raw: Any, where: str, *, default_secret: str | None, environ: Mapping[str, str],
-              timeout: float, max_attempts: int, concurrency: int) -> Endpoint:
+              timeout: float, max_attempts: int | None, concurrency: int) -> Endpoint:
     if isinstance(raw, str):
         raw = {"url": raw}
     if not isinstance(raw, Mapping):
@@ -291,7 +297,7 @@ def parse_config_text(text: str, name: str) -> dict[str, Any]:
 def endpoints_from_config(
     *, urls: Sequence[str] = (), secret: str | None = None, config: Mapping[str, Any] | None = None,
     config_name: str = "webhook config", environ: Mapping[str, str] | None = None,
-    timeout: float = 10.0, max_attempts: int = 8, concurrency: int = 2,
+    timeout: float = 10.0, max_attempts: int | None = None, concurrency: int = 2,
 ) -> tuple[Endpoint, ...]:
     """All endpoints: ``urls`` (``WIRESTREAM_WEBHOOKS``, signed with ``secret``) then the file's.
 
@@ -425,39 +431,112 @@ def parse_retry_after(value: str | None, now: float) -> float | None:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff with full jitter; Retry-After honoured up to ``retry_after_max``.
+    """When to try again: a fixed schedule of waits, each stretched or shrunk by up to ``jitter``.
 
-    Attempt n (1-based) failed -> wait uniform(0, min(max_delay, base * 2**(n-1))) seconds.
+    After failed attempt n (1-based) wait ``schedule[n-1]`` seconds (the last step repeats if
+    ``max_attempts`` asks for more attempts than the schedule has steps), times a uniform factor
+    in [1 - jitter, 1 + jitter] so that the alerts held up by one outage do not all come back at
+    the same second. A ``Retry-After`` answer can lengthen a wait (up to ``retry_after_max``,
+    by default the longest step) but never shorten it: a receiver answering ``Retry-After: 0``
+    must not use up a day's schedule in seconds.
     """
 
-    max_attempts: int = 8
-    base: float = 1.0
-    max_delay: float = 300.0
-    retry_after_max: float = 600.0
+    schedule: tuple[float, ...] = DEFAULT_WEBHOOK_RETRY_SCHEDULE
+    jitter: float = 0.1
+    max_attempts: int | None = None  # None: 1 + len(schedule)
+    retry_after_max: float | None = None  # None: max(schedule)
+
+    def __post_init__(self) -> None:
+        if not self.schedule or any(not 0 <= s < math.inf for s in self.schedule):
+            raise ValueError("a retry schedule is one or more waits >= 0 seconds")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter must be in [0, 1)")
+
+    @property
+    def attempts(self) -> int:
+        """Attempts in all, the first included."""
+        return self.max_attempts or 1 + len(self.schedule)
+
+    def step(self, attempt: int) -> float:
+        """The scheduled wait after failed attempt ``attempt`` (1-based), before jitter."""
+        return float(self.schedule[min(max(attempt, 1), len(self.schedule)) - 1])
+
+    def total(self, max_attempts: int | None = None) -> float:
+        """Seconds from the first attempt to the last one, before jitter."""
+        return sum(self.step(n) for n in range(1, (max_attempts or self.attempts)))
 
     @staticmethod
     def classify(status: int | None) -> str:
-        """HTTP status (None = network error or timeout) -> delivered / retry / permanent."""
+        """HTTP status (None = network error or timeout) -> delivered / retry / permanent.
+
+        Retried: 408 Request Timeout, 409 Conflict, 425 Too Early, 429 Too Many Requests and
+        every 5xx. Other 4xx, and 3xx (redirects are not followed), are the receiver's final no.
+        """
         if status is None:
             return Decision.RETRY
         if 200 <= status < 300:
             return Decision.DELIVERED
-        if status in (408, 425, 429) or status >= 500:
+        if status in (408, 409, 425, 429) or status >= 500:
             return Decision.RETRY
-        return Decision.PERMANENT  # other 4xx, and 3xx: redirects are not followed
-
-    def backoff(self, attempt: int, rand: Callable[[], float]) -> float:
-        ceiling = min(self.max_delay, self.base * math.pow(2, max(0, attempt - 1)))
-        return rand() * ceiling
+        return Decision.PERMANENT
 
     def next_delay(self, attempt: int, rand: Callable[[], float], retry_after: float | None = None) -> float:
-        """Seconds to wait after failed attempt ``attempt``; a server's Retry-After wins."""
+        """Seconds to wait after failed attempt ``attempt``."""
+        delay = self.step(attempt) * (1.0 + self.jitter * (2.0 * rand() - 1.0))
         if retry_after is not None:
-            return min(max(0.0, retry_after), self.retry_after_max)
-        return self.backoff(attempt, rand)
+            cap = self.retry_after_max if self.retry_after_max is not None else max(self.schedule)
+            delay = max(delay, min(max(0.0, retry_after), cap))
+        return delay
 
     def gives_up(self, attempt: int, max_attempts: int | None = None) -> bool:
-        return attempt >= (max_attempts or self.max_attempts)
+        """Whether failed attempt ``attempt`` was the last one."""
+        return attempt >= (max_attempts or self.attempts)
+
+
+# --------------------------------------------------------------------------------------------
+# Where webhooks may go
+
+
+def address_kind(address: str) -> str | None:
+    """Why an IP address is no place for a webhook (``"loopback"``, ``"private"``, ...) or None.
+
+    Only globally routable unicast addresses are fine: a URL that reaches the worker's own host,
+    its network or the cloud metadata service (169.254.169.254) turns webhooks into a way to
+    probe or call them. IPv4-mapped IPv6 (``::ffff:10.0.0.1``) is judged as the IPv4 it maps.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return "not an IP address"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for kind, test in (("loopback", ip.is_loopback), ("unspecified", ip.is_unspecified),
+                       ("link-local", ip.is_link_local), ("multicast", ip.is_multicast),
+                       ("private", ip.is_private), ("reserved", ip.is_reserved)):
+        if test:
+            return kind
+    if not ip.is_global:
+        return "non-global"
+    return None
+
+
+def literal_host(url: str) -> str | None:
+    """The URL's host if it is an IP address literal (``[::1]`` -> ``::1``), else None."""
+    host = urlsplit(url).hostname or ""
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    return host
+
+
+def private_url_error(where: str, url: str, address: str, kind: str) -> WebhookConfigError:
+    """The one-line startup refusal for a webhook URL that reaches a non-global address."""
+    shown = redact_url(url)
+    via = "" if literal_host(url) == address else f" resolves to {address},"
+    return WebhookConfigError(
+        f"{where}: {shown!r}{via} is a {kind} address; webhook URLs must reach a public address "
+        f"(set WIRESTREAM_WEBHOOK_ALLOW_PRIVATE=1 to allow private, loopback and link-local ones)")
 
 
 # --------------------------------------------------------------------------------------------

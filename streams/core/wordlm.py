@@ -10,8 +10,7 @@ languages apart where character n-grams struggle: Catalan "amb els seus" vs Span
 A text's tokens are scored per language as the mean of log P(token | language), with unknown
 tokens at a floor (:data:`LOG_FLOOR`, a tenth of the rarest listed frequency): a per-token
 average, so the score does not grow with length and can be mixed with other evidence.
-:func:`score` also reports how many tokens the language's list knows at all, which says
-when *none* of the candidate languages explains the text (a language we have no model of).
+:func:`score` also reports how many tokens the language's list knows at all.
 
 Tables are built lazily, one language at a time, on first use (a few ms and a few MB each)
 and cached for the life of the process. The data files are read straight from the installed
@@ -179,14 +178,6 @@ def _view(lang: str, toks: Sequence[str]) -> Sequence[str]:
     if list_name(lang) == "sh" and _CYRILLIC_RE.search(" ".join(toks)):
         return [t.translate(_SR_LATIN) for t in toks]
     return toks
-
-
-def known_share(toks: Sequence[str], lang: str) -> float | None:
-    """Share of the tokens ``lang``'s word list knows (None without a model or tokens)."""
-    if not toks or not available(lang):
-        return None
-    tab = table(lang)
-    return sum(map(tab.__contains__, _view(lang, toks))) / len(toks)
 
 
 def score(toks: Sequence[str], langs: Iterable[str]) -> dict[str, tuple[float, float]]:

@@ -1,11 +1,13 @@
 """Accuracy of the language step on labelled text (JSONL rows with ``text`` and ``lang``).
 
-``python -m streams.eval.langid FILE.jsonl [--hint none|gold|other] [--bench]`` prints JSON:
-accuracy overall and per language, on languages the engine supports vs the others, the top
-confusions, the "und" rate, how often an unsupported language gets a confident wrong label,
-the same figures on two fixed halves of the data (``tune``/``holdout``, split by a hash of the
-text, so thresholds can be chosen on one half and checked on the other), and optionally the
-time per ~3 KB article.
+``wirestream eval langid FILE.jsonl [FILE.jsonl ...] [--hint none|gold|other] [--bench]``
+prints JSON (one object per file, keyed by path, when several are given): accuracy overall and
+per language, on languages langdetect supports vs the others, the top confusions and the
+confusable pairs (both directions added up), the "und" rate overall and on texts of three or
+more words, the mean confidence of right and wrong answers and its calibration error, how
+often an unsupported language gets a confident wrong label, the same figures on two fixed
+halves of the data (``tune``/``holdout``, split by a hash of the text, so thresholds can be
+chosen on one half and checked on the other), and optionally the time per ~3 KB article.
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ from streams.core import langid
 
 Detect = Callable[[str, str | None], str]
 
+#: Texts of at least this many words must (nearly) never be "und".
+MIN_WORDS = 3
+
+
+def _words(text: str) -> int:
+    return sum(1 for w in text.split() if any(ch.isalpha() for ch in w))
+
 
 def supported_languages() -> frozenset[str]:
-    """Codes the engine itself knows (zh-cn/zh-tw as zh). langdetect's "no" is left out:
+    """Codes langdetect itself knows (zh-cn/zh-tw as zh). langdetect's "no" is left out:
     it is neither of the codes (nb, nn) that labelled data uses for Norwegian."""
     return frozenset(langid.normalize_code(c) or c for c in langid.engine().langs if c != "no")
 
@@ -59,10 +68,12 @@ def _summary(pairs: list[tuple[str, str]], supported: frozenset[str], top_n: int
         return round(sum(pred(g, p) for g, p in ps) / len(ps), 4) if ps else None
 
     confusions = Counter((g, p) for g, p in pairs if g != p and p != und)
+    pair_counts = Counter("/".join(sorted((g, p))) for g, p in pairs if g != p and p != und)
     return {
         "n": len(pairs),
         "accuracy": acc(pairs),
         "und_rate": rate(pairs, lambda g, p: p == und),
+        "confusion_pairs": dict(pair_counts.most_common(top_n)),
         "supported": {
             "n": len(sup),
             "languages": len({g for g, _ in sup}),
@@ -83,6 +94,21 @@ def _summary(pairs: list[tuple[str, str]], supported: frozenset[str], top_n: int
     }
 
 
+def _calibration_error(confidence: dict[bool, list[float]], bins: int = 10) -> float | None:
+    """Expected calibration error of the answers' confidence: per confidence bin, how far the
+    mean confidence is from the share of right answers, weighted by the bin's size."""
+    pairs = [(p, right) for right, ps in confidence.items() for p in ps]
+    if not pairs:
+        return None
+    sums = [[0, 0.0, 0] for _ in range(bins)]
+    for p, right in pairs:
+        b = sums[min(int(p * bins), bins - 1)]
+        b[0] += 1
+        b[1] += p
+        b[2] += right
+    return round(sum(abs(total - hits) for _, total, hits in sums) / len(pairs), 4)
+
+
 def evaluate_langid(
     rows: Iterable[dict[str, Any]],
     detect: Detect | None = None,
@@ -95,18 +121,28 @@ def evaluate_langid(
     ``hint`` says what the feed declares: ``none``, ``gold`` (the right language) or
     ``other`` (a wrong one), to see how far a hint helps and how little a wrong one harms.
     """
-    detect = detect or langid.detect_text
     data = [r for r in rows if isinstance(r.get("text"), str) and r.get("lang")]
     langs = sorted({str(r["lang"]) for r in data})
     supported = supported_languages()
     pairs: list[tuple[str, str]] = []
     halves: dict[str, list[tuple[str, str]]] = defaultdict(list)
     start = time.perf_counter()
+    confidence: dict[bool, list[float]] = {True: [], False: []}
+    und_long = n_long = 0
     for row in data:
         gold = str(row["lang"])
-        pred = detect(row["text"], _hint_for(row, hint, langs))
+        row_hint = _hint_for(row, hint, langs)
+        if detect is None:
+            decision = langid.analyse(row["text"], row_hint)
+            pred = decision.lang
+            confidence[pred == gold].append(decision.prob)
+        else:
+            pred = detect(row["text"], row_hint)
         pairs.append((gold, pred))
         halves[split_of(row["text"])].append((gold, pred))
+        if _words(row["text"]) >= MIN_WORDS:
+            n_long += 1
+            und_long += pred == langid.UND
     elapsed = time.perf_counter() - start
 
     per_lang: dict[str, dict[str, Any]] = {}
@@ -128,6 +164,13 @@ def evaluate_langid(
     result.update(
         engine=langid.engine_name(),
         hint=hint,
+        words3_n=n_long,
+        words3_und_rate=round(und_long / n_long, 4) if n_long else None,
+        mean_confidence={
+            name: round(sum(v) / len(v), 4) if v else None
+            for name, v in (("right", confidence[True]), ("wrong", confidence[False]))
+        },
+        confidence_calibration_error=_calibration_error(confidence),
         ms_per_text=round(elapsed * 1000 / max(len(pairs), 1), 4),
         splits={name: _summary(halves[name], supported, 5) for name in ("tune", "holdout")},
         per_language=per_lang,
@@ -168,19 +211,27 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streams.eval.langid", description=__doc__)
-    parser.add_argument("path", help="JSONL with text and lang fields")
+    parser.add_argument("paths", nargs="+", metavar="path", help="JSONL with text and lang fields")
     parser.add_argument("--hint", choices=("none", "gold", "other"), default="none")
     parser.add_argument("--top", type=int, default=15, help="confusions to list")
     parser.add_argument("--bench", action="store_true", help="also time ~3 KB articles")
     parser.add_argument("--no-per-language", action="store_true")
     args = parser.parse_args(argv)
-    rows = read_jsonl(args.path)
-    result = evaluate_langid(rows, hint=args.hint, top_n=args.top)
-    if args.no_per_language:
-        result.pop("per_language")
-    if args.bench:
-        result["speed"] = bench_articles(rows)
-    json.dump(result, sys.stdout, ensure_ascii=False, indent=1)
+    results: dict[str, Any] = {}
+    for path in args.paths:
+        try:
+            rows = read_jsonl(path)
+        except (OSError, ValueError) as exc:
+            print(f"eval langid: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+        result = evaluate_langid(rows, hint=args.hint, top_n=args.top)
+        if args.no_per_language:
+            result.pop("per_language")
+        if args.bench:
+            result["speed"] = bench_articles(rows)
+        results[path] = result
+    out = results[args.paths[0]] if len(args.paths) == 1 else results
+    json.dump(out, sys.stdout, ensure_ascii=False, indent=1)
     sys.stdout.write("\n")
     return 0
 

@@ -8,23 +8,32 @@ leads of the same event, so the story restates itself the way real multi-source 
 Without labels each row is its own story.
 
 Each story (≥ 3 sentences after normalization) yields version cases — version 1 then version 2
-of the same story, through the very code the event stage runs (normalize, language, novelty):
+of the same uri, through the very code the event stage runs (normalize, language, event state,
+version diff, novelty: ``events.apply_story``):
 
 * updates (facts added): ``held_back`` (a sentence missing from v1 comes in v2), ``glued`` (the
   held-back sentence comes glued onto a neighbouring sentence as a clause), ``figure`` (one number
   in one sentence changed; in about a third of them the new value is one the story already states
-  elsewhere, in another context: ``figure_reused`` in the per-kind figures);
+  elsewhere, in another context: ``figure_reused`` in the per-kind figures), ``figure_same`` (the
+  new value is another figure of the same sentence: "aged 14 and 15" -> "aged 15 and 15"),
+  ``figure_range`` (one side of a score or range changed: "14-14" -> "14-16");
 * rewrites adding nothing: ``reorder``, ``quotes`` (restyled quote marks), ``join`` (two sentences
-  joined), ``split`` (a sentence split in two), ``delete`` (a sentence dropped), ``resend``.
+  joined), ``split`` (a sentence split in two), ``resplit`` (the same sentences laid out in other
+  paragraphs, one sentence break turned into a dash), ``delete`` (a sentence dropped), ``resend``
+  (an identical new version), ``after_other`` (an identical new version after another story of
+  the event), ``late`` (version 3 without a sentence, then version 2 with it, arriving late).
+
+Rows of several files can be given (``cluster-dev-multinews.jsonl``: full-length articles).
 
 A held-back sentence is used only when it really adds something to the rest of the story: at
 least 3 words outside the language's 500 most common that appear nowhere else in the story (or 2
 and a number found nowhere else). Changed figures are never years or day numbers.
 
 Figures: ``recall`` — share of added facts (held-back sentences, changed sentences) covered by a
-reported fact; ``precision`` — share of reported facts that carry an added fact (every fact
-reported on a rewrite is wrong); ``false_alert_rate`` — rewrites that alerted; ``figure_named`` —
-changed-figure cases whose reported fact names the new figure. Stories are split by a hash of their
+reported fact (one that holds at least 80% of its words, so a clause reported as itself counts);
+``precision`` — share of reported facts that carry an added fact (every fact reported on a rewrite
+is wrong); ``false_alert_rate`` — rewrites that alerted; ``figure_named`` — changed-figure cases
+whose reported fact names the new figure; ``by_kind`` — the same per kind. Stories are split by a hash of their
 id into ``tune`` and ``holdout`` halves; the thresholds were tuned on ``tune`` only.
 """
 
@@ -44,17 +53,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from ..core import langid, normalize, novelty
+from ..core import events, langid, normalize, novelty
 from ..core.facts import _CALENDAR
-from ..core.models import NewFact
+from ..core.models import AssignedStory, Assignment, NewFact, Story
+from ..core.pipeline import enrich
 
 __all__ = ["Case", "build_cases", "evaluate_novelty", "main", "run_case", "seeds_check"]
 
-UPDATE_KINDS = ("held_back", "glued", "figure")
-REWRITE_KINDS = ("reorder", "quotes", "join", "split", "delete", "resend")
+UPDATE_KINDS = ("held_back", "glued", "figure", "figure_reused", "figure_same", "figure_range")
+REWRITE_KINDS = ("reorder", "quotes", "join", "split", "resplit", "delete", "resend", "after_other", "late")
 
 _WORDS = re.compile(r"[^\W_]+")
 _CANDIDATE_NUMBER = re.compile(r"(?<=[\s$\u20ac\u00a3(])\d+(?:\.\d+)?(?=[\s%,;)]|\.(?!\d)|$)")
+_CANDIDATE_RANGE = re.compile(r"(?<=\s)(\d{1,3})([-\u2013])(\d{1,3})(?=[\s,;.)]|$)")
 _SPLIT_POINT = re.compile(r", and |; |, but |, while |, which ")
 _CONNECTORS = (", and ", "; ", ", while ", " - ")
 
@@ -72,10 +83,16 @@ class Case:
     figure: str = ""  # the new figure of a ``figure`` case
     reused: bool = False  # the new figure appears elsewhere in the story
     split: str = "tune"
+    versions: tuple[int, int] = (1, 2)  # the version numbers v1 and v2 are sent as
+    between: str = ""  # another story of the event, sent (as another uri) between v1 and v2
+
+    @property
+    def scored_kind(self) -> str:
+        return "figure_reused" if self.reused else self.kind
 
 
 @dataclass(slots=True)
-class _Tally:
+class _Counts:
     cases: int = 0
     alerts: int = 0
     added: int = 0
@@ -84,7 +101,15 @@ class _Tally:
     correct: int = 0
     figure_cases: int = 0
     figure_named: int = 0
-    per_kind: dict[str, list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
+
+    def add(self, other: _Counts) -> None:
+        for name in self.__slots__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass(slots=True)
+class _Tally:
+    per_kind: dict[str, _Counts] = field(default_factory=lambda: defaultdict(_Counts))
 
 
 # --- building cases ----------------------------------------------------------------------------
@@ -170,7 +195,8 @@ def _new_number(old: str, rng: random.Random, taken: set[str]) -> str:
     return str(value * 10 + 7)
 
 
-def _story_cases(story_id: str, headline: str, paragraphs: list[list[str]], seed: int, lang: str) -> list[Case]:
+def _story_cases(story_id: str, headline: str, paragraphs: list[list[str]], seed: int, lang: str,
+                 other: str = "") -> list[Case]:
     rng = random.Random(f"{seed}\x1f{story_id}")
     split = _split_of(story_id)
     flat = [(p, j) for p, para in enumerate(paragraphs) for j in range(len(para))]
@@ -180,8 +206,9 @@ def _story_cases(story_id: str, headline: str, paragraphs: list[list[str]], seed
     cases: list[Case] = []
 
     def case(kind: str, v1: list[list[str]], v2: list[list[str]], added: tuple[str, ...] = (), figure: str = "",
-             reused: bool = False) -> None:
-        cases.append(Case(story_id, kind, headline, _text(v1), _text(v2), added, figure, reused, split))
+             reused: bool = False, versions: tuple[int, int] = (1, 2), between: str = "") -> None:
+        cases.append(Case(story_id, kind, headline, _text(v1), _text(v2), added, figure, reused, split, versions,
+                          between))
 
     def without(p: int, j: int) -> list[list[str]]:
         return [[s for k, s in enumerate(para) if (q, k) != (p, j)] for q, para in enumerate(paragraphs)]
@@ -258,6 +285,46 @@ def _story_cases(story_id: str, headline: str, paragraphs: list[list[str]], seed
     p, j = rng.choice(flat)
     case("delete", paragraphs, without(p, j))
     case("resend", paragraphs, paragraphs)
+    if other:
+        case("after_other", paragraphs, paragraphs, between=other)
+    p, j = rng.choice(flat)
+    case("late", without(p, j), paragraphs, versions=(3, 2))
+
+    # the same sentences, laid out again: every sentence its own paragraph (or all in one), and
+    # one sentence break written as a dash
+    sentences = [s for para in paragraphs for s in para]
+    relaid = [[s] for s in sentences] if len(paragraphs) > 1 and rng.random() < 0.5 else [list(sentences)]
+    if len(sentences) > 1:
+        k = rng.randrange(len(sentences) - 1)
+        flat_v2 = list(sentences)
+        flat_v2[k:k + 2] = [flat_v2[k].rstrip(".!? ") + " - " + flat_v2[k + 1]]
+        relaid = [flat_v2] if len(relaid) == 1 else [[s] for s in flat_v2]
+    case("resplit", paragraphs, relaid)
+
+    # a figure changed to another figure of its own sentence
+    same = [(p, j, m, others) for p, j, m in numbers
+            if (others := sorted({n.group(0) for n in _CANDIDATE_NUMBER.finditer(paragraphs[p][j])
+                                  if n.group(0) != m.group(0)
+                                  and not _is_date_number(paragraphs[p][j], n.start(), n.end())}))]
+    if same:
+        p, j, m, others = rng.choice(same)
+        sentence = paragraphs[p][j]
+        new = rng.choice(others)
+        changed = sentence[:m.start()] + new + sentence[m.end():]
+        v2 = [list(para) for para in paragraphs]
+        v2[p][j] = changed
+        case("figure_same", paragraphs, v2, (changed,), new)
+    ranges = [(p, j, m) for p, j in flat for m in _CANDIDATE_RANGE.finditer(paragraphs[p][j])]
+    if ranges:
+        p, j, m = rng.choice(ranges)
+        sentence = paragraphs[p][j]
+        taken = set(_WORDS.findall(sentence))
+        new_side = _new_number(m.group(3), rng, taken)
+        new = f"{m.group(1)}{m.group(2)}{new_side}"
+        changed = sentence[:m.start()] + new + sentence[m.end():]
+        v2 = [list(para) for para in paragraphs]
+        v2[p][j] = changed
+        case("figure_range", paragraphs, v2, (changed,), new)
     return cases
 
 
@@ -276,26 +343,43 @@ def _restyle_quotes(sentence: str) -> str:
 
 
 def build_cases(rows: Iterable[dict[str, Any]], seed: int = 0, *, gold_field: str = "_gold",
-                limit: int | None = None) -> list[Case]:
-    """Version cases from real articles (deterministic for a seed)."""
+                limit: int | None = None, prefix: str = "") -> list[Case]:
+    """Version cases from real articles (deterministic for a seed); ``prefix`` goes before story ids."""
     cases: list[Case] = []
-    for n, (story_id, headline, paragraphs) in enumerate(_stories(rows, gold_field)):
-        if limit is not None and n >= limit:
-            break
+    stories = [(prefix + k, h, p) for k, h, p in _stories(rows, gold_field)]
+    if limit is not None:
+        stories = stories[:limit]
+    for n, (story_id, headline, paragraphs) in enumerate(stories):
         lang = langid.detect_language(headline, _text(paragraphs[:1]))
-        cases.extend(_story_cases(story_id, headline, paragraphs, seed, lang))
+        # another story to send between two identical versions: the next one in the file
+        other = _text(stories[(n + 1) % len(stories)][2]) if len(stories) > 1 else ""
+        cases.extend(_story_cases(story_id, headline, paragraphs, seed, lang, other))
     return cases
 
 
 # --- running and scoring -----------------------------------------------------------------------
 
 def run_case(case: Case) -> list[NewFact]:
-    """Version 1 seeds the event; the new facts version 2 brings (what would alert)."""
-    first = normalize.clean_story(case.headline, case.v1)
-    lang = langid.detect_language(first.headline, first.body)
-    known = novelty.assess([], first.sentences, lang, headline=first.headline).facts_to_add
-    second = normalize.clean_story(case.headline, case.v2)
-    return novelty.assess(known, second.sentences, lang, headline=second.headline, known_lang=lang).new_facts
+    """Version 1 seeds the event (then the ``between`` story, if any); the new facts version 2
+    brings — what would alert. Through ``events.apply_story``, as the event stage runs it."""
+    uri = f"urn:eval:{case.story_id}"
+    state = None
+    steps = [(uri, case.versions[0], case.v1)]
+    if case.between:
+        steps.append((f"{uri}:other", 1, case.between))
+    steps.append((uri, case.versions[1], case.v2))
+    applied = None
+    for n, (story_uri, version, text) in enumerate(steps):
+        story = Story(uri=story_uri, body_text=text, version=version, headline=case.headline, versioncreated=float(n))
+        assigned = AssignedStory(enrich(story), Assignment("ev-eval", state is None, 1.0))
+        applied = events.apply_story(state, assigned)
+        state = applied.state
+    return list(applied.new_facts) if applied is not None and applied.alert is not None else []
+
+
+def _told(fact: NewFact) -> str:
+    """What a reported fact tells: its text, and the sentence a clause sits in."""
+    return fact.text if fact.context is None else f"{fact.text} {fact.context}"
 
 
 def _carries(reported: str, added: str) -> bool:
@@ -304,41 +388,50 @@ def _carries(reported: str, added: str) -> bool:
 
 
 def _score(case: Case, facts: Sequence[NewFact], tally: _Tally) -> None:
-    tally.cases += 1
-    tally.alerts += bool(facts)
-    tally.reported += len(facts)
-    kind = "figure_reused" if case.reused else case.kind
-    tally.per_kind[kind][0] += 1
-    tally.per_kind[kind][1] += bool(facts)
-    if not case.added:
-        return
-    tally.added += len(case.added)
+    c = tally.per_kind[case.scored_kind]
+    c.cases += 1
+    c.alerts += bool(facts)
+    c.reported += len(facts)
+    c.added += len(case.added)
     for added in case.added:
-        hits = [f for f in facts if _carries(f.text, added)]
-        tally.found += bool(hits)
-        if case.kind == "figure":
-            tally.figure_cases += 1
-            tally.figure_named += any(case.figure in " ".join(f.numbers) for f in hits)
-    tally.correct += sum(1 for f in facts if any(_carries(f.text, a) for a in case.added))
+        hits = [f for f in facts if _carries(_told(f), added)]
+        c.found += bool(hits)
+        if case.kind.startswith("figure"):
+            c.figure_cases += 1
+            c.figure_named += any(case.figure in " ".join(f.numbers) for f in hits)
+    c.correct += sum(1 for f in facts if any(_carries(_told(f), a) for a in case.added))
+
+
+def _ratio(a: int, b: int) -> float | None:
+    return round(a / b, 4) if b else None
+
+
+def _summary(c: _Counts, updates: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {"cases": c.cases, "alert_rate": _ratio(c.alerts, c.cases)}
+    if updates:
+        out["recall"] = _ratio(c.found, c.added)
+    out["precision"] = _ratio(c.correct, c.reported)
+    if c.figure_cases:
+        out["figure_named"] = _ratio(c.figure_named, c.figure_cases)
+    return out
 
 
 def _figures(tally: _Tally, seconds: float) -> dict[str, Any]:
-    updates = sum(v[0] for k, v in tally.per_kind.items() if k in UPDATE_KINDS or k == "figure_reused")
-    update_alerts = sum(v[1] for k, v in tally.per_kind.items() if k in UPDATE_KINDS or k == "figure_reused")
-    rewrites = sum(v[0] for k, v in tally.per_kind.items() if k in REWRITE_KINDS)
-    false_alerts = sum(v[1] for k, v in tally.per_kind.items() if k in REWRITE_KINDS)
+    total, updates, rewrites = _Counts(), _Counts(), _Counts()
+    for kind, c in tally.per_kind.items():
+        total.add(c)
+        (updates if kind in UPDATE_KINDS else rewrites).add(c)
     return {
-        "cases": tally.cases,
-        "update_cases": updates,
-        "rewrite_cases": rewrites,
-        "recall": round(tally.found / tally.added, 4) if tally.added else None,
-        "precision": round(tally.correct / tally.reported, 4) if tally.reported else None,
-        "alert_rate_updates": round(update_alerts / updates, 4) if updates else None,
-        "false_alert_rate": round(false_alerts / rewrites, 4) if rewrites else None,
-        "figure_named": round(tally.figure_named / tally.figure_cases, 4) if tally.figure_cases else None,
-        "alert_rate_by_kind": {k: round(v[1] / v[0], 4) for k, v in sorted(tally.per_kind.items())},
-        "cases_by_kind": {k: v[0] for k, v in sorted(tally.per_kind.items())},
-        "ms_per_case": round(1000 * seconds / tally.cases, 3) if tally.cases else None,
+        "cases": total.cases,
+        "update_cases": updates.cases,
+        "rewrite_cases": rewrites.cases,
+        "recall": _ratio(total.found, total.added),
+        "precision": _ratio(total.correct, total.reported),
+        "alert_rate_updates": _ratio(updates.alerts, updates.cases),
+        "false_alert_rate": _ratio(rewrites.alerts, rewrites.cases),
+        "figure_named": _ratio(total.figure_named, total.figure_cases),
+        "by_kind": {k: _summary(c, k in UPDATE_KINDS) for k, c in sorted(tally.per_kind.items())},
+        "ms_per_case": round(1000 * seconds / total.cases, 3) if total.cases else None,
     }
 
 
@@ -354,7 +447,7 @@ def evaluate_novelty(cases: Iterable[Case], *, examples: int = 0) -> dict[str, A
         for name in (case.split, "all"):
             _score(case, facts, tallies[name])
             seconds[name] += dt
-        wrong = bool(facts) != bool(case.added) or any(not any(_carries(f.text, a) for a in case.added) for f in facts)
+        wrong = bool(facts) != bool(case.added) or any(not any(_carries(_told(f), a) for a in case.added) for f in facts)
         if examples and wrong and len(misses) < examples:
             misses.append({"kind": case.kind, "story": case.story_id, "added": list(case.added), "figure": case.figure,
                            "reported": [f.to_dict() for f in facts]})
@@ -381,21 +474,25 @@ def seeds_check(path: Path) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m streams.eval.novelty", description=__doc__.split("\n\n")[0])
-    parser.add_argument("path", type=Path, help="JSONL with body_text (and headline, optional gold label)")
+    parser.add_argument("paths", type=Path, nargs="+", metavar="path",
+                        help="JSONL with body_text (and headline, optional gold label)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=int, default=None, help="use at most this many stories")
+    parser.add_argument("--limit", type=int, default=None, help="use at most this many stories of each file")
     parser.add_argument("--gold-field", default="_gold")
     parser.add_argument("--seeds", type=Path, default=None, help="also report the cross-outlet seeds behaviour")
     parser.add_argument("--examples", type=int, default=0, help="include this many misclassified cases")
     args = parser.parse_args(argv)
-    try:
-        with args.path.open(encoding="utf-8") as fh:
-            rows = [json.loads(line) for line in fh if line.strip()]
-    except (OSError, ValueError) as exc:
-        print(f"error: cannot read {args.path}: {exc}", file=sys.stderr)
-        return 2
     t0 = time.perf_counter()
-    cases = build_cases(rows, args.seed, gold_field=args.gold_field, limit=args.limit)
+    cases: list[Case] = []
+    for path in args.paths:
+        try:
+            with path.open(encoding="utf-8") as fh:
+                rows = [json.loads(line) for line in fh if line.strip()]
+        except (OSError, ValueError) as exc:
+            print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+            return 2
+        cases.extend(build_cases(rows, args.seed, gold_field=args.gold_field, limit=args.limit,
+                                 prefix=f"{path.stem}:" if len(args.paths) > 1 else ""))
     build_seconds = time.perf_counter() - t0
     result = evaluate_novelty(cases, examples=args.examples)
     result["build_seconds"] = round(build_seconds, 2)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +105,16 @@ def _app_class(fetch_max_wait_ms: int) -> Any:
         def _new_transport(self) -> Any:
             return transport(self.conf.broker_consumer, self)
 
+        def _new_web(self) -> Any:
+            # None of Faust's own pages: /router and /table/{name}/{key} dump raw state without
+            # authentication, and the index, /stats and /graph are not part of the API. (The
+            # settings in faust_options turn off those that have one; the index has none.)
+            from faust.web.base import BlueprintManager
+
+            web = super()._new_web()
+            web.blueprints = BlueprintManager([])
+            return web
+
     return WirestreamApp
 
 
@@ -134,6 +143,7 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     # Room for the largest accepted story plus what stages add (sentences, state) and
     # for a dead letter of an over-limit message (which is truncated, see agents).
     from ..kafka.consumer import stream_class
+    from ..web.views import api_middlewares
 
     max_request = settings.max_request_bytes
     return dict(
@@ -161,6 +171,14 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         broker_rebalance_timeout=settings.rebalance_timeout,
         broker_heartbeat_interval=1.0,
         Stream=stream_class(),
+        # The web port serves the documented API only (streams.web.views): no Faust pages, JSON
+        # 404 for anything else, and the bearer-token gate when WIRESTREAM_API_TOKEN is set.
+        web_router_enabled=False,
+        web_tables_enabled=False,
+        web_stats_enabled=False,
+        web_graph_enabled=False,
+        web_metrics_enabled=False,
+        web_application_options={"middlewares": api_middlewares(settings.api_token)},
     )
 
 
@@ -343,25 +361,54 @@ def wire_webhooks(app: Any, settings: Settings, topics: Topics, metrics: Any) ->
         async def on_stop(self) -> None:
             await dispatcher.close(grace=5)
 
-    if dispatcher.endpoints:
-        log.info("wirestream: webhooks to %s", ", ".join(ep.display_url for ep in dispatcher.endpoints.values()))
     return pending, dispatcher
 
 
 # --------------------------------------------------------------------------- worker
 
 
-def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: float = 30.0) -> None:
-    """Check the broker, create the topics, run a Faust worker until SIGINT/SIGTERM.
+def startup_line(settings: Settings, endpoints: Any = ()) -> tuple[str, dict[str, Any]]:
+    """The one line a worker logs at start: what it is connected to (secrets masked), and the same as fields."""
+    from ..kafka.connection import describe_auth
 
-    Raises :class:`streams.kafka.broker.BrokerError` (one line, no secret) when the security settings
-    cannot work, the broker is unreachable or it refuses the credentials (:mod:`streams.kafka.preflight`).
+    fields = {
+        "broker": settings.broker,
+        "auth": describe_auth(settings),
+        "store": settings.store,
+        "web": f"http://{settings.web_host}:{settings.web_port}",
+        "input": settings.topic("stories"),
+        "alerts": settings.topic("story-updates"),
+        "partitions": settings.partitions,
+        "app_id": settings.app_id,
+        "webhooks": [ep.display_url for ep in endpoints],
+    }
+    hooks = ", ".join(fields["webhooks"]) or "none"
+    text = (f"wirestream: worker {settings.app_id} · broker {fields['broker']} · {fields['auth']} · "
+            f"store {settings.store} · API {fields['web']} · reads {fields['input']}, alerts to {fields['alerts']} · "
+            f"{settings.partitions} partition{'' if settings.partitions == 1 else 's'} · webhooks: {hooks}")
+    return text, fields
+
+
+def run_worker(settings: Settings, *, connect_timeout: float = 30.0) -> None:
+    """Check the settings and the broker, create the topics, run a Faust worker until SIGINT/SIGTERM.
+
+    Raises :class:`streams.config.ConfigError` for a local problem (store binding, web port,
+    webhook endpoints) and :class:`streams.kafka.broker.BrokerError` (one line, no secret) when the
+    security settings cannot work, the broker is unreachable or it refuses the credentials
+    (:mod:`streams.kafka.preflight`).
     """
     import faust
 
     from ..kafka.broker import create_topics
     from ..kafka.preflight import preflight
+    from .delivery import load_endpoints
+    from .logs import setup_logging
+    from .startup import check_store, check_web_port
 
+    setup_logging(settings.log_level, settings.log_format)
+    check_store(settings)
+    check_web_port(settings)
+    endpoints = load_endpoints(settings)  # a bad webhook URL stops us before we connect
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
@@ -370,6 +417,8 @@ def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: f
     except BaseException:
         loop.close()
         raise
+    text, fields = startup_line(settings, endpoints)
+    log.info(text, extra=fields)
     if created:
         log.info("wirestream: created topics %s", ", ".join(created))
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -383,7 +432,7 @@ def run_worker(settings: Settings, *, loglevel: str = "info", connect_timeout: f
                  "under-reports high watermarks)")
         options["recovery_consistency_check"] = False
     app = create_app(settings, **options)
-    worker = faust.Worker(app, loop=loop, loglevel=loglevel, quiet=True)
-    if not sys.stdout.isatty():
-        worker.spinner = None  # no terminal escape codes in log files
+    # Logging is ours (streams.runtime.logs): Faust's start-up detail only at debug.
+    worker = faust.Worker(app, loop=loop, loglevel=settings.log_level, quiet=True, override_logging=False)
+    worker.spinner = None  # no terminal escape codes in logs
     worker.execute_from_commandline()

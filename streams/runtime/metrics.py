@@ -17,6 +17,8 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    PlatformCollector,
+    ProcessCollector,
     generate_latest,
 )
 
@@ -35,6 +37,10 @@ class Metrics:
     def __init__(self, namespace: str = "wirestream") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         r, ns = self.registry, namespace
+        # the standard process_* (CPU, resident memory, open fds, start time) and python_info
+        # series every Prometheus client exports, on this registry (not the global one)
+        ProcessCollector(registry=r)
+        PlatformCollector(registry=r)
         self.stories_in = Counter("stories_in", "Stories (messages) consumed by a stage.",
                                   ["stage"], namespace=ns, registry=r)
         self.stories_out = Counter("stories_out", "Stories (messages) a stage passed on.",
@@ -55,6 +61,10 @@ class Metrics:
             buckets=WEBHOOK_BUCKETS, namespace=ns, registry=r)
         self.webhook_pending = Gauge("webhook_pending", "Webhook deliveries scheduled or in flight.",
                                      ["endpoint"], namespace=ns, registry=r)
+        self.webhook_oldest_pending = Gauge(
+            "webhook_oldest_pending_age_seconds",
+            "Seconds since the oldest pending webhook delivery's alert was first submitted (0: none).",
+            ["endpoint"], namespace=ns, registry=r)
 
     # helpers -------------------------------------------------------------------------------
     def story_in(self, stage: str, n: int = 1) -> None:

@@ -2,8 +2,16 @@
 
     GET /events?limit=&lang=   most recently updated events, all workers' (JSON)
     GET /events/{event_id}     one event's snapshot (schemas/event.schema.json); 404 if unknown
-    GET /health                200 ready / 503 not ready, with the consumer lag
+    GET /health                200 ready / 503 not ready, with the consumer lag and webhook backlog (readiness)
+    GET /livez                 200 while the process answers at all (liveness)
     GET /metrics               Prometheus text exposition
+    GET /, /alerts/stream      the newsroom page and its live feed (:mod:`streams.web.page`)
+
+Nothing else answers: Faust's own pages (``/router``, ``/table/...``, ``/stats``, ``/graph``,
+the index) are switched off (:func:`streams.runtime.app.faust_options`) and any other path gets
+a JSON 404 (:func:`api_middlewares`). With ``WIRESTREAM_API_TOKEN`` set, every route except
+``OPEN_PATHS`` (``/livez``, ``/health``: probes) needs ``Authorization: Bearer <token>``
+(:func:`bearer_ok`, also what the newsroom page's routes use).
 
 The events table is partitioned by event id over the workers: ``/events/{id}`` is routed to the
 worker that holds the event (Faust routing, see ``register_views``), and ``/events`` asks every other worker for
@@ -18,6 +26,7 @@ what the core (:meth:`EventState.snapshot`, :meth:`EventState.summary`) gives.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import re
 from collections.abc import Iterable
@@ -33,8 +42,64 @@ PEER_TIMEOUT = 5.0
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 
 
+OPEN_PATHS = frozenset({"/livez", "/health"})  # probes: no token needed, no secret served
+# The newsroom page and its assets hold no data (the page asks for the token when the API answers 401).
+PAGE_PATHS = frozenset({"/"})
+PAGE_PREFIX = "/static/"
+
+
+def is_public(path: str) -> bool:
+    """Paths served without the token: the probes and the page's static files."""
+    return path in OPEN_PATHS or path in PAGE_PATHS or path.startswith(PAGE_PREFIX)
+
+
 class BadRequest(ValueError):
     """A query parameter wirestream cannot use; the message says which and why."""
+
+
+# --------------------------------------------------------------------------- access
+
+
+def bearer_ok(request: Any, token: str | None) -> bool:
+    """Whether ``request`` may read the API: no token configured, or ``Authorization: Bearer
+    <token>`` matches it (compared in constant time). Routes added outside this module (the
+    newsroom page) call this too."""
+    if not token:
+        return True
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode("utf-8", "surrogateescape"), token.encode("utf-8"))
+
+
+def api_middlewares(token: str | None) -> list[Any]:
+    """aiohttp middlewares of the web port: the bearer-token gate, then JSON for every error
+    aiohttp itself answers (unknown path 404, wrong method 405)."""
+    from aiohttp import web as aioweb
+
+    def json_error(status: int, message: str, headers: dict[str, str] | None = None) -> Any:
+        return aioweb.json_response({"error": message}, status=status, headers=headers)
+
+    @aioweb.middleware
+    async def gate(request: Any, handler: Any) -> Any:
+        if request.method == "OPTIONS" or is_public(request.path) or bearer_ok(request, token):
+            return await handler(request)
+        return json_error(401, "missing or wrong bearer token (Authorization: Bearer <WIRESTREAM_API_TOKEN>)",
+                          {"WWW-Authenticate": 'Bearer realm="wirestream"'})
+
+    @aioweb.middleware
+    async def json_errors(request: Any, handler: Any) -> Any:
+        try:
+            return await handler(request)
+        except aioweb.HTTPException as exc:
+            if exc.status == 404:
+                return json_error(404, "not found", None)
+            if exc.status == 405:
+                return json_error(405, f"method {request.method} not allowed", {"Allow": exc.headers.get("Allow", "")})
+            raise
+
+    return [gate, json_errors]
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -168,7 +233,8 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
             lists = [local]
             if scope == "all":
                 peers = _peer_urls(app, events)
-                results = await asyncio.gather(*(_peer_events(app, url, limit, lang) for url in peers))
+                token = wiring.settings.api_token
+                results = await asyncio.gather(*(_peer_events(app, url, limit, lang, token) for url in peers))
                 for url, items in zip(peers, results):
                     if items is None:
                         unavailable.append(url)
@@ -192,10 +258,19 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
                 "ready": ready,
                 "state": state,
                 "lag": lag,
-                "webhooks": {"endpoints": len(dispatcher.endpoints), "pending": dispatcher.pending}
+                "webhooks": {"endpoints": len(dispatcher.endpoints), "pending": dispatcher.pending,
+                             "by_endpoint": dispatcher.backlog()}
                 if dispatcher is not None else None,
             }
             return self.json(body, status=200 if ready else 503)
+
+    @app.page("/livez", name="wirestream-livez")
+    class LivezView(web.View):
+        """Liveness: the process and its event loop answer. Unlike /health it does not depend on
+        the broker or a rebalance, so an orchestrator restarts only a worker that is stuck."""
+
+        async def get(self, request: web.Request) -> web.Response:
+            return self.json({"status": "alive"})
 
     @app.page("/metrics", name="wirestream-metrics")
     class MetricsView(web.View):
@@ -205,10 +280,14 @@ def register_views(app: Any, wiring: Any) -> dict[str, Any]:
                 if value is not None:
                     topic, _, partition = name.rpartition("[")
                     metrics.set_lag(topic, int(partition.rstrip("]")), value)
+            if wiring.dispatcher is not None:
+                wiring.dispatcher.refresh_metrics()
             return self.bytes(metrics.render(), headers={"Content-Type": CONTENT_TYPE})
 
+    from .page import register_page
+
     return {"/events/{event_id}": EventView, "/events": EventsView, "/health": HealthView,
-            "/metrics": MetricsView}
+            "/livez": LivezView, "/metrics": MetricsView, **register_page(app, wiring)}
 
 
 def _peer_urls(app: Any, table: Any) -> list[str]:
@@ -221,15 +300,17 @@ def _peer_urls(app: Any, table: Any) -> list[str]:
     return sorted({str(url).rstrip("/") for url in hosts} - {own})
 
 
-async def _peer_events(app: Any, base: str, limit: int, lang: str | None) -> list[dict[str, Any]] | None:
+async def _peer_events(app: Any, base: str, limit: int, lang: str | None,
+                       token: str | None = None) -> list[dict[str, Any]] | None:
     """One peer's own most recent events; ``None`` if it did not answer in time."""
     import aiohttp
 
     params = {"scope": "local", "limit": str(limit)}
     if lang:
         params["lang"] = lang
+    headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        async with app.http_client.get(f"{base}/events", params=params,
+        async with app.http_client.get(f"{base}/events", params=params, headers=headers,
                                        timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT)) as resp:
             if resp.status != 200:
                 log.warning("GET %s/events answered %s", base, resp.status)

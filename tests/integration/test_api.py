@@ -1,5 +1,6 @@
 """The HTTP API of two real workers sharing the partitions: /events, /events/{id} (routed to the
-worker that holds the event), /health, /metrics."""
+worker that holds the event), /health, /metrics; behind a bearer token (WIRESTREAM_API_TOKEN),
+and nothing else: Faust's own pages and unknown paths answer a JSON 404."""
 
 from __future__ import annotations
 
@@ -14,6 +15,12 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 FIRST = 90.0
 NEXT = 30.0
+TOKEN = "test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Faust's built-in web views (faust/web/apps): raw table state, routing metadata, stats, graph
+# (its index at "/" is replaced by the newsroom page, tested in test_page.py)
+FAUST_PAGES = ("/router/", "/table/events/", "/table/webhook-pending/", "/table/cluster/x/", "/stats/",
+               "/graph/", "/performance/", "/signal/", "/nope", "/events/a/b", "/metrics/x")
 
 
 async def get(http: aiohttp.ClientSession, worker, path: str) -> tuple[int, str, str]:
@@ -54,8 +61,9 @@ def _samples(text: str) -> dict[tuple[str, tuple], float]:
 
 
 async def test_http_api_on_two_workers(settings, workers):
-    pair = [workers(settings), workers(settings)]
-    async with aiohttp.ClientSession() as http, Collector(settings) as out:
+    env = {"WIRESTREAM_API_TOKEN": TOKEN}
+    pair = [workers(settings, env=env), workers(settings, env=env)]
+    async with aiohttp.ClientSession(headers=AUTH) as http, Collector(settings) as out:
         await wait_until_serving(http, pair, FIRST)
         for line in seed_lines():
             await produce(settings, [(uri_of(line), line)])
@@ -113,4 +121,23 @@ async def test_http_api_on_two_workers(settings, workers):
             assert totals[("wirestream_processing_latency_seconds_count", (("stage", stage),))] >= 2
         assert totals[("wirestream_alerts_emitted_total", ())] >= 1
         assert any(name == "wirestream_consumer_lag" for name, _ in totals)
+
+        # closed: with the token, only the documented routes answer; the rest is a JSON 404
+        w = pair[0]
+        for path in FAUST_PAGES:
+            status, body = await get_json(http, w, path)
+            assert (status, body) == (404, {"error": "not found"}), path
+        async with http.post(f"http://127.0.0.1:{w.web_port}/events") as resp:
+            assert resp.status == 405 and (await resp.json())["error"]
+        # without the token (or with a wrong one): 401 everywhere but the probes, unknown paths included
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN},
+                        {"Authorization": f"Basic {TOKEN}"}):
+            async with aiohttp.ClientSession(headers=headers) as anon:
+                for path in ("/events", f"/events/{event_id}", "/metrics", *FAUST_PAGES):
+                    async with anon.get(f"http://127.0.0.1:{w.web_port}{path}") as resp:
+                        assert resp.status == 401, (path, headers)
+                        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+                        assert (await resp.json())["error"].startswith("missing or wrong bearer token")
+                status, health = await get_json(anon, w, "/health")
+                assert status == 200 and health["ready"]
         assert all(w.alive for w in pair)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import orjson
@@ -97,7 +99,8 @@ def test_unreachable_broker_is_one_clear_line(command, tmp_path):
 
     url = f"kafka://127.0.0.1:{free_port()}"
     if command == "worker":
-        args = ["worker", "--broker", url, "--connect-timeout", "2", "--data-dir", str(tmp_path)]
+        args = ["worker", "--broker", url, "--connect-timeout", "2", "--data-dir", str(tmp_path),
+                "--web-port", str(free_port())]  # the port is checked first: 6066 may be taken here
     else:
         story = tmp_path / "s.jsonl"
         story.write_bytes(seed_lines()[0] + b"\n")
@@ -130,6 +133,12 @@ def test_demo_shows_alerts_and_stops_cleanly_on_ctrl_c():
                 break
         text = "".join(lines)
         assert "keeps running" in text, text + proc.stderr.read() if proc.poll() is not None else text
+        # the newsroom page is up while the demo runs, at the URL it printed
+        page = re.search(r"newsroom page: (http://\S+/)", text).group(1)
+        with urllib.request.urlopen(page, timeout=10) as resp:
+            assert resp.status == 200 and resp.headers.get_content_type() == "text/html"
+        with urllib.request.urlopen(page + "events", timeout=10) as resp:
+            assert json.loads(resp.read())["count"] >= 4
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:

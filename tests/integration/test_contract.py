@@ -46,7 +46,8 @@ async def test_every_public_message_matches_its_schema(settings, workers, tmp_pa
     async with Receiver() as rx, Collector(settings, tuple(CONTRACT)) as out:
         rx.answer("/gone", 410)  # so that there is a webhook dead letter to check too
         worker = workers(settings, env={"WIRESTREAM_WEBHOOKS": rx.url("/gone"),
-                                        "WIRESTREAM_WEBHOOK_SECRET": "whsec_" + "QUJD" * 8})
+                                        "WIRESTREAM_WEBHOOK_SECRET": "whsec_" + "QUJD" * 8,
+                                        "WIRESTREAM_WEBHOOK_ALLOW_PRIVATE": "1"})  # rx is on 127.0.0.1
         await produce(settings, [malformed])
         for i, line in enumerate(seed_lines()):
             await produce(settings, [(uri_of(line), line)])

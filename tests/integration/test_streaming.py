@@ -83,6 +83,9 @@ async def test_malformed_messages_go_to_dead_letter_and_worker_goes_on(settings,
         (b"k-schema", orjson.dumps({"uri": "urn:bad:schema", "headline": "no body"})),
         (b"k-too-large", too_large),
         (b"k-empty", b""),
+        # no words: emoji and zero-width characters, one token repeated (never clustered)
+        (b"k-no-text", orjson.dumps({"uri": "urn:bad:emoji", "headline": "🔥🔥", "body_text": "🔥\u200b🔥 !!!"})),
+        (b"k-one-token", orjson.dumps({"uri": "urn:bad:aaa", "body_text": "a" * 3000})),
     ]
     good = orjson.dumps({"uri": "urn:good:after-garbage", "headline": "Harbour reopens after storm",
                          "body_text": "The harbour of Tamsvik reopened on Monday after a storm closed it for two days. "
@@ -90,7 +93,7 @@ async def test_malformed_messages_go_to_dead_letter_and_worker_goes_on(settings,
     async with Collector(settings) as out:
         worker = workers(settings, env={"WIRESTREAM_MAX_MESSAGE_BYTES": "4096"})
         await produce(settings, bad)
-        await out.until(lambda c: len(c.records["dead-letter"]) >= len(bad), FIRST, what="5 dead letters",
+        await out.until(lambda c: len(c.records["dead-letter"]) >= len(bad), FIRST, what="7 dead letters",
                         alive=lambda: worker.alive, logs=worker.log_tail)
         await produce(settings, [(b"urn:good:after-garbage", good)])
         await out.until(lambda c: ("urn:good:after-garbage", 1) in c.clustered_keys(), NEXT,
@@ -102,7 +105,7 @@ async def test_malformed_messages_go_to_dead_letter_and_worker_goes_on(settings,
     assert len(out.messages["dead-letter"]) == len(bad)
     assert {k: v["reason"] for k, v in letters.items()} == {
         b"k-not-json": "not_json", b"k-not-utf8": "not_utf8", b"k-schema": "schema",
-        b"k-too-large": "too_large", b"k-empty": "empty",
+        b"k-too-large": "too_large", b"k-empty": "empty", b"k-no-text": "no_text", b"k-one-token": "no_text",
     }
     for letter in letters.values():
         _validator("dead-letter").validate(letter)
@@ -115,6 +118,9 @@ async def test_malformed_messages_go_to_dead_letter_and_worker_goes_on(settings,
     assert letters[b"k-schema"]["field"] == "body_text"
     assert letters[b"k-too-large"]["size"] == len(too_large)
     assert letters[b"k-empty"]["value"] == ""
+    assert orjson.loads(letters[b"k-no-text"]["value"])["uri"] == "urn:bad:emoji"
+    assert letters[b"k-no-text"]["field"] == "body_text"
+    assert not {"urn:bad:emoji", "urn:bad:aaa"} & {uri for uri, _ in out.clustered_keys()}
 
 
 async def test_worker_killed_mid_stream_recovers_from_changelogs(settings, workers):

@@ -45,3 +45,40 @@ def test_event_state_topics_accept_the_largest_record_produced(tmp_path):
     app = create_app(settings)
     assert app.conf.producer_max_request_size == settings.max_request_bytes
     assert app.tables["events"].changelog_topic.config == {"max.message.bytes": "8388608"}
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("127.0.0.1:39092", "kafka://127.0.0.1:39092"),
+    ("kafka://a:1;b:2", "kafka://a:1,kafka://b:2"),
+    (" kafka-1 , kafka-2:9093 ", "kafka://kafka-1,kafka://kafka-2:9093"),
+    ("KAFKA://h:1", "kafka://h:1"),
+])
+def test_broker_addresses_are_read_as_kafka(url, expected):
+    assert Settings.from_env({"WIRESTREAM_BROKER": url}).broker == expected
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:39092", "https://h:443", "h:port", "", "kafka://h:1/path"])
+def test_other_broker_urls_are_refused_naming_the_setting(url):
+    with pytest.raises(ConfigError) as info:
+        Settings(broker=url)
+    assert "WIRESTREAM_BROKER" in str(info.value)
+
+
+def test_unknown_variables_get_a_did_you_mean_only_when_close():
+    from streams.config import unknown_variables
+
+    found = unknown_variables({"WIRESTREAM_BROKR": "x", "WIRESTREAM_LOGLEVEL": "debug", "WIRESTREAM_FOO": "1",
+                               "WIRESTREAM_TEST_BROKER": "kafka://x:1", "WIRESTREAM_PARTITIONS": "2", "OTHER": "1"})
+    assert found == [
+        "WIRESTREAM_BROKR is not a wirestream setting and is ignored; did you mean WIRESTREAM_BROKER?",
+        "WIRESTREAM_FOO is not a wirestream setting and is ignored (`wirestream config` lists the settings)",
+        "WIRESTREAM_LOGLEVEL is not a wirestream setting and is ignored; did you mean WIRESTREAM_LOG_LEVEL?",
+    ]
+
+
+@pytest.mark.parametrize("env", [{"WIRESTREAM_LOG_LEVEL": "verbose"}, {"WIRESTREAM_LOG_FORMAT": "xml"},
+                                 {"WIRESTREAM_STORE": "redis://"}, {"WIRESTREAM_WEB_PORT": "70000"}])
+def test_log_store_and_port_values_are_checked(env):
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert next(iter(env)) in str(info.value)

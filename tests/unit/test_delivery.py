@@ -19,7 +19,7 @@ from streams.runtime.metrics import Metrics
 
 from .test_webhooks import SECRET, SECRET_B, doc_verify, make_alert, schema_validator
 
-FAST = RetryPolicy(max_attempts=6, base=0.01, max_delay=0.05, retry_after_max=5.0)
+FAST = RetryPolicy(schedule=(0.01, 0.02, 0.03, 0.04, 0.05), retry_after_max=5.0)  # 6 attempts
 
 
 @dataclass
@@ -102,6 +102,7 @@ def endpoints(*specs, timeout=2.0, max_attempts=6, concurrency=2):
 def dispatcher(eps, **kw):
     kw.setdefault("policy", FAST)
     kw.setdefault("rand", __import__("random").Random(1).random)
+    kw.setdefault("allow_private", True)  # the receivers are on 127.0.0.1
     return WebhookDispatcher(eps, **kw)
 
 
@@ -231,9 +232,9 @@ async def test_timeout_is_retried(server, hung_url):
 async def test_restart_resumes_pending_deliveries(server):
     server.scripts["down"] = [(503, {})]  # fails once, then the "new worker" finds it up
     store: dict = {}
-    slow = RetryPolicy(max_attempts=6, base=30.0, max_delay=30.0)  # next attempt would be far away
+    slow = RetryPolicy(schedule=(30.0,), max_attempts=6)  # next attempt would be far away
     eps = endpoints(server.url("down"), server.url("later"))
-    first = dispatcher(eps, store=store, policy=slow, rand=lambda: 1.0)
+    first = dispatcher(eps, store=store, policy=slow, rand=lambda: 0.5)
     await first.start()
     first.submit(make_alert())
     while not server.at("down"):
@@ -341,3 +342,185 @@ async def test_submit_requires_a_running_dispatcher():
     with pytest.raises(ValueError, match="alert_id"):
         d.submit({"type": "story_update"})
     await d.close()
+
+
+# ---- receivers that fail in every way a real one does ----------------------------------------
+
+from ..integration.receiver import Receiver  # noqa: E402 - the integration tests' receiver
+
+
+async def _collect(on_dead: list):
+    async def on_dead_letter(record):
+        on_dead.append(record)
+
+    return on_dead_letter
+
+
+def _assert_each_accepted_once(rx: Receiver, path: str, alert_ids: list[str]) -> None:
+    accepted = [r.headers["webhook-id"] for r in rx.delivered(path)]
+    assert sorted(accepted) == sorted(alert_ids), path
+    hook = standardwebhooks.Webhook(SECRET)
+    for r in rx.requests(path):  # every attempt, failed or not, carried a valid signature
+        assert hook.verify(r.body, r.headers)["id"] == r.headers["webhook-id"]
+
+
+@pytest.mark.parametrize("script", [
+    ["reset", "reset", 200], ["drop", 200], ["garbage", 200], ["hang", 200], [500, 503, 429, 200],
+    ["reset", "drop", "garbage", "hang", 502, 200],
+])
+async def test_hostile_receiver_every_failure_is_retried_until_accepted(script):
+    dead: list = []
+    store: dict = {}
+    ids = [f"al-{i:016x}" for i in range(4)]
+    async with Receiver() as rx:
+        rx.answer("/in", list(script))
+        (ep,) = endpoints(rx.url("/in"), timeout=0.3, concurrency=1)
+        async with dispatcher([ep], store=store, on_dead_letter=await _collect(dead)) as d:
+            for alert_id in ids:
+                d.submit(make_alert(alert_id))
+            assert await d.wait_idle(15)
+    assert dead == [] and store == {}
+    _assert_each_accepted_once(rx, "/in", ids)
+    assert len(rx.requests("/in")) == len(ids) + len(script) - 1  # each failure cost one retry
+
+
+async def test_keep_alive_connections_closed_by_the_receiver_lose_nothing():
+    """The receiver closes each idle keep-alive connection 20 ms after answering; the worker's
+    event loop is busy (blocked) meanwhile, so it has not seen the close when it sends the next
+    alert on that connection: a failed attempt, retried, never an internal error or a loss."""
+    dead: list = []
+    store: dict = {}
+    ids = [f"al-{i:016x}" for i in range(8)]
+    async with Receiver() as rx:
+        rx.answer("/in", "close-after")
+        (ep,) = endpoints(rx.url("/in"), timeout=2.0, concurrency=1)
+        async with dispatcher([ep], store=store, on_dead_letter=await _collect(dead)) as d:
+            for alert_id in ids:
+                d.submit(make_alert(alert_id))
+                await asyncio.sleep(0.01)  # the request goes out and is answered ...
+                time.sleep(0.1)  # ... then the loop is busy while the receiver closes the connection
+            assert await d.wait_idle(15)
+    assert dead == [] and store == {}
+    _assert_each_accepted_once(rx, "/in", ids)
+
+
+async def test_receiver_down_then_back_is_caught_up_at_once(caplog):
+    """Down (connection refused): every alert waits on the schedule. Back: the first success
+    (a new alert) wakes the waiting ones at once instead of at their scheduled times, and a
+    woken delivery that fails again keeps its place and attempt count."""
+    caplog.set_level(logging.INFO)
+    dead: list = []
+    store: dict = {}
+    metrics = Metrics()
+    policy = RetryPolicy(schedule=(30.0,), jitter=0.0)
+    async with Receiver() as rx:
+        rx.answer("/in", 200)
+        await rx.stop()
+        (ep,) = endpoints(rx.url("/in"), timeout=2.0)
+        async with dispatcher([ep], store=store, on_dead_letter=await _collect(dead), policy=policy,
+                              metrics=metrics) as d:
+            for i in range(3):
+                d.submit(make_alert(f"al-{i:016x}"))
+            while sum(e["attempts"] for e in store.values()) < 3:
+                await asyncio.sleep(0.01)
+            backlog = d.backlog()[ep.id]
+            assert backlog["pending"] == 3 and backlog["oldest_age_seconds"] >= 0
+            d.refresh_metrics()
+            text = metrics.render().decode()
+            assert f'wirestream_webhook_pending{{endpoint="{ep.id}"}} 3.0' in text
+            assert f'wirestream_webhook_oldest_pending_age_seconds{{endpoint="{ep.id}"}}' in text
+            await rx.start()  # back, same port
+            start = time.monotonic()
+            d.submit(make_alert("al-ffffffffffffffff"))
+            assert await d.wait_idle(5)  # not 30 s
+            assert time.monotonic() - start < 3
+            assert d.backlog()[ep.id] == {"pending": 0, "oldest_age_seconds": None}
+    assert dead == [] and store == {}
+    _assert_each_accepted_once(rx, "/in", [f"al-{i:016x}" for i in range(3)] + ["al-ffffffffffffffff"])
+    assert any("answers again" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_woken_delivery_that_fails_again_is_not_charged_an_attempt():
+    store: dict = {}
+    policy = RetryPolicy(schedule=(30.0,), jitter=0.0, max_attempts=3)
+    async with Receiver() as rx:
+        rx.answer("/in", [503, 503, 200, 503])  # a's 1st; b's 1st -> wait; c ok -> wake a, b: 503 ...
+        (ep,) = endpoints(rx.url("/in"), timeout=2.0, concurrency=1)
+        async with dispatcher([ep], store=store, policy=policy) as d:
+            d.submit(make_alert("al-000000000000000a"))
+            d.submit(make_alert("al-000000000000000b"))
+            while sum(e["attempts"] for e in store.values()) < 2:
+                await asyncio.sleep(0.01)
+            d.submit(make_alert("al-000000000000000c"))
+            while len(rx.requests("/in")) < 5:
+                await asyncio.sleep(0.01)
+            await asyncio.sleep(0.1)
+            assert sorted(store) == sorted(f"{ep.id}|al-000000000000000{x}" for x in "ab")
+            assert all(e["attempts"] == 1 for e in store.values())  # the woken tries did not count
+            assert all(e["next_attempt_at"] > time.time() + 25 for e in store.values())
+            assert d.pending == 2
+
+
+async def test_an_exception_inside_the_dispatcher_is_a_retry_never_a_loss(server, caplog):
+    """A store that fails to write once (as a table write can) after a failed attempt: the
+    entry is tried again, not dropped (the reported `failed internally: AssertionError` loss)."""
+
+    class FailsOnce(dict):
+        failed = False
+
+        def __setitem__(self, key, value):
+            if value.get("attempts") and not FailsOnce.failed:
+                FailsOnce.failed = True
+                raise AssertionError()
+            super().__setitem__(key, value)
+
+    server.scripts["x"] = [(500, {})]
+    store = FailsOnce()
+    async with dispatcher(endpoints(server.url("x")), store=store) as d:
+        d.submit(make_alert())
+        assert await d.wait_idle(5)
+    assert FailsOnce.failed and dict(store) == {}
+    assert [r.headers["webhook-id"] for r in server.at("x")] == ["al-0123456789abcdef"] * 2
+    assert any("failed internally" in r.getMessage() and "trying again" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_internal_failure_that_persists_is_dead_lettered_when_the_schedule_is_spent(server):
+    class NeverWrites(dict):
+        def __setitem__(self, key, value):
+            if value.get("attempts"):
+                raise RuntimeError("store unavailable")
+            super().__setitem__(key, value)
+
+    dead: list = []
+    server.scripts["x"] = [(503, {})] * 100
+    store = NeverWrites()
+    async with dispatcher(endpoints(server.url("x")), store=store, on_dead_letter=await _collect(dead)) as d:
+        d.submit(make_alert())
+        assert await d.wait_idle(5)
+    (record,) = dead
+    assert record["reason"] == "exhausted" and "internal error: RuntimeError: store unavailable" in record["last_error"]
+    schema_validator("webhook-dead-letter").validate(record)
+    assert dict(store) == {} and len(server.at("x")) == FAST.attempts
+
+
+# ---- where webhooks may go -------------------------------------------------------------------
+
+def test_non_global_ip_literals_refused_unless_allowed():
+    for url in ("http://127.0.0.1:9/x", "http://[::1]/x", "http://169.254.169.254/x", "http://10.0.0.1/x"):
+        with pytest.raises(wh.WebhookConfigError, match="ALLOW_PRIVATE"):
+            WebhookDispatcher(endpoints(url))
+        assert WebhookDispatcher(endpoints(url), allow_private=True).endpoints
+
+
+async def test_names_resolving_to_private_addresses_are_not_connected_to():
+    """DNS can change after startup: each connection drops non-public addresses (localhost here)."""
+    dead: list = []
+    async with Receiver() as rx:
+        rx.answer("/in", 200)
+        url = f"http://localhost:{rx.port}/in"
+        async with WebhookDispatcher(endpoints(url), policy=RetryPolicy(schedule=(0.01,), max_attempts=2),
+                                     on_dead_letter=await _collect(dead)) as d:
+            d.submit(make_alert())
+            assert await d.wait_idle(5)
+    assert rx.requests() == []
+    assert dead[0]["reason"] == "exhausted" and "non-public" in dead[0]["last_error"]

@@ -54,7 +54,7 @@ TOPICS = {
 }
 COMPACTED = {"wire.events"}
 SETTINGS_ENV = {ENV_PREFIX + f.name.upper() for f in fields(Settings)}
-SECRET_SETTINGS = {"WIRESTREAM_SASL_PASSWORD", "WIRESTREAM_WEBHOOK_SECRET"}
+SECRET_SETTINGS = {"WIRESTREAM_SASL_PASSWORD", "WIRESTREAM_WEBHOOK_SECRET", "WIRESTREAM_API_TOKEN"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -885,14 +885,14 @@ def test_worker_statefulset(build: tuple[str, list[dict[str, Any]]]) -> None:
     env_from = {ref.get("configMapRef", ref.get("secretRef", {})).get("name") for ref in container["envFrom"]}
     assert {"wirestream-config", "wirestream-secrets"} <= env_from
 
-    # probes on /health at the configured web port
+    # readiness on /health, liveness on /livez, at the configured web port
     port = int(config["WIRESTREAM_WEB_PORT"])
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
     assert ports["web"] == port
     assert service["spec"]["ports"][0]["targetPort"] in ("web", port)
-    for probe in ("readinessProbe", "livenessProbe"):
+    for probe, path in (("readinessProbe", "/health"), ("livenessProbe", "/livez")):
         get = container[probe]["httpGet"]
-        assert get["path"] == "/health" and get["port"] in ("web", port), probe
+        assert get["path"] == path and get["port"] in ("web", port), probe
 
     # RocksDB on a PVC per pod at the data dir
     claims = {c["metadata"]["name"] for c in sts["spec"]["volumeClaimTemplates"]}

@@ -67,6 +67,31 @@ def test_outputs_match_public_schemas():
             validator("event").validate(o.event)
 
 
+def test_language_confidence_reaches_every_output():
+    pipeline, outs = run([FLOOD_V1, ELECTION, FLOOD_V2_TOLL, FLOOD_V3_NEWS])
+    from streams.core.models import AssignedStory
+    from streams.core.pipeline import EventStage
+
+    for o in outs:
+        assert o.enriched.lang == "en" and 0.5 < o.enriched.lang_confidence <= 1.0
+    alert = next(o.alert for o in outs if o.alert)
+    assert alert["story"]["lang_confidence"] == outs[2].enriched.lang_confidence
+    snapshot = next(o.event for o in reversed(outs) if o.event)
+    assert all(0.5 < s["lang_confidence"] <= 1.0 for s in snapshot["stories"])
+    # the clustered record (a fresh event stage, so the story is not a duplicate)
+    result = EventStage({}).process(AssignedStory(outs[1].enriched, outs[1].assignment))
+    validator("clustered").validate(result.clustered)
+    assert result.clustered["lang_confidence"] == outs[1].enriched.lang_confidence
+    # internal records written before the field existed still load (confidence 0)
+    from streams.core.models import EnrichedStory, StoryRef
+
+    old = outs[0].enriched.to_dict()
+    del old["lang_confidence"]
+    assert EnrichedStory.from_dict(old).lang_confidence == 0.0
+    ref = {"uri": "u", "version": 1, "text_hash": "h", "headline": "", "source": None, "lang": "en", "time": 0.0}
+    assert StoryRef.from_dict(ref).lang_confidence == 0.0
+
+
 @pytest.mark.parametrize("shard_by", ["lang", "none"])
 def test_shard_modes_run(shard_by):
     _, outs = run([FLOOD_V1, ELECTION], shard_by=shard_by)

@@ -52,6 +52,9 @@ def test_missing_file_is_one_line_and_exit_2(tmp_path):
     assert "nope.jsonl" in result.stderr and "Traceback" not in result.output
 
 
-def test_directory_is_refused(tmp_path):
-    result = CliRunner().invoke(main, ["replay", str(tmp_path), "--assignments", "-", "--alerts", "-"])
-    assert result.exit_code == 2 and "directory" in result.stderr
+def test_a_folder_without_stories_is_exit_1(tmp_path):
+    (tmp_path / "notes.md").write_text("not a story")
+    result = CliRunner().invoke(main, ["replay", str(tmp_path)])
+    assert result.exit_code == 1 and "no line was a story" in result.stderr
+    summary = orjson.loads(result.stderr.strip().splitlines()[-2])["summary"]
+    assert summary["stories"] == 0 and summary["skipped_files"] == 1

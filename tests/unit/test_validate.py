@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from streams.core.validate import Rejected, decode_story, format_time, parse_time, story_from_document
+from streams.core.validate import Rejected, decode_story, format_time, has_words, parse_time, story_from_document
+
+DEV_FILE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "langid-dev.jsonl"
 
 PLAIN = {"uri": "urn:x:1", "body_text": "Officials said the bridge reopened.", "headline": "Bridge reopens",
          "version": 2, "versioncreated": "2024-03-01T10:00:00Z", "language": "en", "source": "AFP"}
@@ -78,7 +83,7 @@ def test_arbitrary_bytes_never_crash(raw):
     try:
         decode_story(raw, arrival=0.0)
     except Rejected as exc:
-        assert exc.rejection.reason in {"empty", "not_utf8", "not_json", "schema", "too_large"}
+        assert exc.rejection.reason in {"empty", "not_utf8", "not_json", "schema", "too_large", "no_text"}
 
 
 @given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=20),
@@ -118,3 +123,51 @@ def test_plain_fast_path_takes_the_usual_story():
     from streams.core.validate import _plain_story_valid
 
     assert _plain_story_valid(PLAIN) and _plain_story_valid({**PLAIN, "headline": None, "extra": [1]})
+
+
+@pytest.mark.parametrize("body", [
+    "\u200b\u200c\u200d\ufeff" * 10,  # zero-width characters only
+    "🙂🎉🔥 👍👍",  # emoji only
+    "\x00" * 64,  # NUL bytes
+    "!!! ??? ... --- *** ###",  # punctuation only
+    "12:30 +3.5% 2024-05-01",  # digits and signs
+    "a" * (1024 * 1024 - 200),  # 1 MB of "a": one token
+    "ok ok ok ok ok ok",  # one word repeated is not language
+    "x y z",  # single letters
+])
+def test_wordless_bodies_are_refused_as_no_text(body):
+    raw = orjson.dumps({"uri": "urn:x:wordless", "headline": "A headline with words", "body_text": body})
+    with pytest.raises(Rejected) as info:
+        decode_story(raw, arrival=0.0)
+    assert info.value.rejection.reason == "no_text"
+    assert info.value.rejection.detail.startswith("body_text")
+
+
+@pytest.mark.parametrize("body", ["Text.", "ok", "Updated", "总理周二宣布了新的政策。", "प्रधानमंत्री ने घोषणा की।",
+                                  "Ο πρωθυπουργός μίλησε.", "Bridge 🌉 reopened!", "\u200bHello\u200b world"])
+def test_bodies_with_words_are_stories(body):
+    assert decode({"uri": "u", "body_text": body}).body_text == body
+
+
+_NOT_LETTERS = st.characters(blacklist_categories=("Lu", "Ll", "Lt", "Lm", "Lo"))
+
+
+@given(st.text(_NOT_LETTERS, min_size=1, max_size=200), st.text(st.sampled_from("abcXYZ"), max_size=1))
+@settings(max_examples=300, deadline=None)
+def test_text_without_a_word_has_no_words(noise, letter):
+    # no letters, or one single letter among them, is never language
+    assert not has_words(noise + letter + noise)
+
+
+@given(st.text(st.characters(whitelist_categories=("Ll",)), min_size=2, max_size=12), st.integers(2, 50),
+       st.sampled_from([" ", "\n", " . ", "\u200b"]))
+@settings(max_examples=300, deadline=None)
+def test_one_token_repeated_has_no_words(word, times, sep):
+    assert not has_words(sep.join([word] * times))
+
+
+@pytest.mark.devdata
+@pytest.mark.skipif(not DEV_FILE.exists(), reason="shared dev data absent")
+def test_every_dev_sentence_has_words():
+    rows = [json.loads(line) for line in DEV_FILE.open(encoding="utf-8")]
+    assert [r["text"] for r in rows if not has_words(r["text"])] == []

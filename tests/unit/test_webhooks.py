@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from referencing import Registry, Resource
 
-from streams.config import ConfigError, Settings
+from streams.config import DEFAULT_WEBHOOK_RETRY_SCHEDULE, ConfigError, Settings
 from streams.core import webhooks as wh
 from streams.core.webhooks import (
     Decision,
@@ -310,13 +310,75 @@ def test_settings_feed_the_endpoints(tmp_path):
     path = tmp_path / "hooks.toml"
     path.write_text(TOML)
     s = Settings.from_env({"WIRESTREAM_WEBHOOKS": "https://a.example.com/x", "WIRESTREAM_WEBHOOK_SECRET": SECRET,
-                           "WIRESTREAM_WEBHOOK_CONFIG": str(path), "WIRESTREAM_WEBHOOK_TIMEOUT": "2.5"})
+                           "WIRESTREAM_WEBHOOK_CONFIG": str(path), "WIRESTREAM_WEBHOOK_TIMEOUT": "2.5",
+                           "WIRESTREAM_WEBHOOK_ALLOW_PRIVATE": "1"})  # the file has a 127.0.0.1 endpoint
     eps = load_endpoints(s, environ={"HOOK_DEFAULT": SECRET})
     assert [ep.timeout for ep in eps] == [2.5, 3.0, 3.0]
     with pytest.raises(WebhookConfigError, match="cannot read"):
         load_endpoints(s.with_(webhook_config=str(tmp_path / "missing.toml")))
     with pytest.raises(ConfigError, match="webhook_max_attempts"):
-        Settings.from_env({"WIRESTREAM_WEBHOOK_MAX_ATTEMPTS": "0"})
+        Settings.from_env({"WIRESTREAM_WEBHOOK_MAX_ATTEMPTS": "-1"})
+
+
+def test_retry_schedule_setting_takes_durations():
+    s = Settings.from_env({"WIRESTREAM_WEBHOOK_RETRY_SCHEDULE": "500ms, 5s,2m, 1.5h,1d,7"})
+    assert s.webhook_retry_schedule == (0.5, 5.0, 120.0, 5400.0, 86400.0, 7.0)
+    for bad in ("5x", "soon", "-1s", "inf", ","):
+        with pytest.raises(ConfigError, match="WEBHOOK_RETRY_SCHEDULE|webhook_retry_schedule"):
+            Settings.from_env({"WIRESTREAM_WEBHOOK_RETRY_SCHEDULE": bad})
+    assert Settings().webhook_retry_schedule == DEFAULT_WEBHOOK_RETRY_SCHEDULE
+
+
+# ---- where webhooks may go -----------------------------------------------------------------
+
+@pytest.mark.parametrize("address,kind", [
+    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"),
+    ("169.254.169.254", "link-local"), ("fe80::1", "link-local"), ("10.0.0.1", "private"),
+    ("172.16.5.4", "private"), ("192.168.1.1", "private"), ("fd00::1", "private"),
+    ("::ffff:10.0.0.1", "private"), ("::ffff:127.0.0.1", "loopback"), ("0.0.0.0", "unspecified"),
+    ("224.0.0.1", "multicast"), ("100.64.0.1", "non-global"), ("192.0.2.1", "private"),
+    ("8.8.8.8", None), ("1.1.1.1", None), ("2001:4860:4860::8888", None), ("93.184.216.34", None),
+])
+def test_address_kind(address, kind):
+    assert wh.address_kind(address) == kind
+
+
+def test_private_webhook_urls_refused_at_startup_naming_the_setting():
+    from streams.runtime.delivery import load_endpoints
+
+    names = {"hooks.internal": ["10.1.2.3"], "hooks.example.com": ["93.184.216.34"],
+             "mixed.example.com": ["93.184.216.34", "127.0.0.1"]}
+
+    def resolve(host):
+        if host not in names:
+            raise OSError(-2, "Name or service not known")
+        return names[host]
+
+    for url, setting, shown in (
+        ("http://127.0.0.1:8080/x", "WIRESTREAM_WEBHOOKS entry #2", "loopback"),
+        ("http://[::1]/x", "WIRESTREAM_WEBHOOKS entry #2", "loopback"),
+        ("http://169.254.169.254/latest/meta-data/", "WIRESTREAM_WEBHOOKS entry #2", "link-local"),
+        ("https://10.0.0.1/x", "WIRESTREAM_WEBHOOKS entry #2", "private"),
+        ("https://hooks.internal/x", "WIRESTREAM_WEBHOOKS entry #2", "resolves to 10.1.2.3, is a private"),
+        ("https://mixed.example.com/x", "WIRESTREAM_WEBHOOKS entry #2", "resolves to 127.0.0.1"),
+    ):
+        s = Settings(webhooks=("https://hooks.example.com/in", url), webhook_secret=SECRET)
+        with pytest.raises(WebhookConfigError) as info:
+            load_endpoints(s, resolve=resolve)
+        message = str(info.value)
+        assert message.startswith(setting) and shown in message and "\n" not in message
+        assert "WIRESTREAM_WEBHOOK_ALLOW_PRIVATE=1" in message
+        assert len(load_endpoints(s.with_(webhook_allow_private=True), resolve=resolve)) == 2
+    # public, and not resolvable right now (checked again at each connection): accepted
+    s = Settings(webhooks=("https://hooks.example.com/in", "https://nxdomain.example/x"), webhook_secret=SECRET)
+    assert len(load_endpoints(s, resolve=resolve)) == 2
+    assert Settings.from_env({"WIRESTREAM_WEBHOOK_ALLOW_PRIVATE": "1"}).webhook_allow_private
+
+
+def test_private_url_message_never_shows_credentials():
+    err = wh.private_url_error("WIRESTREAM_WEBHOOKS entry #1", "http://bob:hunter2@10.0.0.1/x?token=s3", "10.0.0.1",
+                               "private")
+    assert "hunter2" not in str(err) and "s3" not in str(err).replace("s3c", "")
 
 
 # ---- filters -------------------------------------------------------------------------------
@@ -334,34 +396,61 @@ def test_filters_match_lang_source_and_fact_count():
 
 @pytest.mark.parametrize("status,decision", [
     (200, Decision.DELIVERED), (204, Decision.DELIVERED), (None, Decision.RETRY), (500, Decision.RETRY),
-    (503, Decision.RETRY), (408, Decision.RETRY), (429, Decision.RETRY), (400, Decision.PERMANENT),
+    (503, Decision.RETRY), (408, Decision.RETRY), (409, Decision.RETRY), (425, Decision.RETRY),
+    (429, Decision.RETRY), (599, Decision.RETRY), (400, Decision.PERMANENT), (403, Decision.PERMANENT),
+    (422, Decision.PERMANENT), (302, Decision.PERMANENT), (400, Decision.PERMANENT),
     (401, Decision.PERMANENT), (404, Decision.PERMANENT), (410, Decision.PERMANENT), (301, Decision.PERMANENT),
 ])
 def test_classify(status, decision):
     assert RetryPolicy.classify(status) == decision
 
 
-def test_full_jitter_backoff_is_bounded_capped_and_seeded():
-    policy = RetryPolicy(base=0.5, max_delay=10.0)
-    a, b = random.Random(7).random, random.Random(7).random
-    delays = [policy.next_delay(n, a) for n in range(1, 12)]
-    assert delays == [policy.next_delay(n, b) for n in range(1, 12)]
-    for n, d in enumerate(delays, start=1):
-        assert 0 <= d <= min(10.0, 0.5 * 2 ** (n - 1))
-    assert policy.backoff(30, lambda: 1.0) == 10.0 and policy.backoff(3, lambda: 1.0) == 2.0
-    assert policy.gives_up(8) and not policy.gives_up(7) and policy.gives_up(3, max_attempts=3)
+def test_default_schedule_is_seconds_then_minutes_then_hours_over_a_day():
+    policy = RetryPolicy()
+    steps = [policy.step(n) for n in range(1, policy.attempts)]
+    assert steps == list(DEFAULT_WEBHOOK_RETRY_SCHEDULE) and steps == sorted(steps)
+    assert steps[0] <= 10 and any(60 <= s < 3600 for s in steps) and steps[-1] >= 3600
+    assert policy.total() >= 24 * 3600  # an outage of a day is retried through
+    # a receiver down for 150 s: an alert that first fails when the outage starts is retried
+    # within the first few minutes after the receiver is back (the slowest case of the e2e test)
+    times = [sum(steps[:n]) for n in range(len(steps) + 1)]
+    assert min(t for t in times if t >= 150) <= 150 + 90
+    assert policy.attempts == 1 + len(steps) and policy.gives_up(policy.attempts)
+    assert not policy.gives_up(policy.attempts - 1)
 
 
-def test_retry_after_seconds_and_http_date_honoured_and_capped():
+@given(st.integers(1, 40), st.floats(0, 1, exclude_max=True), st.sampled_from([0.0, 0.1, 0.5]))
+def test_jittered_wait_stays_around_the_step(attempt, r, jitter):
+    policy = RetryPolicy(schedule=(1.0, 60.0, 3600.0), jitter=jitter)
+    step = policy.step(attempt)
+    assert step == (1.0, 60.0, 3600.0)[min(attempt, 3) - 1]  # the last step repeats
+    assert step * (1 - jitter) <= policy.next_delay(attempt, lambda: r) <= step * (1 + jitter)
+
+
+def test_max_attempts_caps_or_extends_the_schedule():
+    short = RetryPolicy(schedule=(1.0, 2.0, 3.0), max_attempts=2)
+    assert short.attempts == 2 and short.total() == 1.0 and short.gives_up(2)
+    long = RetryPolicy(schedule=(1.0, 2.0), max_attempts=5)
+    assert long.total() == 1.0 + 2.0 + 2.0 + 2.0
+    assert RetryPolicy(schedule=(1.0,)).gives_up(3, max_attempts=3)  # an endpoint's own cap wins
+    with pytest.raises(ValueError):
+        RetryPolicy(schedule=())
+    with pytest.raises(ValueError):
+        RetryPolicy(schedule=(1.0, -1.0))
+
+
+def test_retry_after_seconds_and_http_date_only_lengthen_and_are_capped():
     now = 1_724_234_400.0
-    policy = RetryPolicy(base=0.001, retry_after_max=60)
+    policy = RetryPolicy(schedule=(5.0, 60.0), jitter=0.0)
     assert wh.parse_retry_after("7", now) == 7.0
     date = format_datetime(datetime.fromtimestamp(now, tz=UTC) + timedelta(seconds=30), usegmt=True)
     assert wh.parse_retry_after(date, now) == pytest.approx(30.0)
     assert wh.parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now) == 0.0  # in the past
     assert wh.parse_retry_after("soon", now) is None and wh.parse_retry_after(None, now) is None
-    assert policy.next_delay(1, lambda: 1.0, retry_after=7.0) == 7.0
-    assert policy.next_delay(1, lambda: 1.0, retry_after=3600.0) == 60.0
+    assert policy.next_delay(1, lambda: 0.5, retry_after=7.0) == 7.0
+    assert policy.next_delay(1, lambda: 0.5, retry_after=0.0) == 5.0  # never sooner than scheduled
+    assert policy.next_delay(1, lambda: 0.5, retry_after=3600.0) == 60.0  # capped at the longest step
+    assert RetryPolicy(schedule=(5.0,), retry_after_max=600).next_delay(1, lambda: 0.5, 3600.0) == 600.0
 
 
 def test_dead_letter_record_matches_its_schema():
