@@ -174,6 +174,13 @@ class Settings:
     # Core behaviour
     shard_by: str = "lang"  # "lang": cluster per language; "none": one shard, cross-lingual
     event_window_days: float = 3.0
+    # How long (days of stream time after its latest version) a uri stays mapped to its event, so
+    # a late version still joins it; a value below the event window means the window.
+    uri_retention_days: float = 7.0
+    # The most text one story can make the core analyse (streams.core.pipeline.WorkLimits):
+    # the body is cut at this many characters, then at this many sentences.
+    max_story_chars: int = 100_000
+    max_story_sentences: int = 500
     # Alert delivery
     webhooks: tuple[str, ...] = ()
     webhook_secret: str | None = field(default=None, repr=False)
@@ -232,6 +239,13 @@ class Settings:
         settings.check()
         return settings
 
+    @property
+    def work_limits(self) -> Any:
+        """The core's per-story work bound (``streams.core.pipeline.WorkLimits``)."""
+        from .core.pipeline import WorkLimits
+
+        return WorkLimits(max_chars=self.max_story_chars, max_sentences=self.max_story_sentences)
+
     def with_(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
@@ -263,6 +277,10 @@ class Settings:
                               f"{', '.join(PROCESSING_GUARANTEES)}")
         if self.event_window_days <= 0:
             raise ConfigError("event_window_days must be positive")
+        if self.uri_retention_days <= 0:
+            raise ConfigError("uri_retention_days must be positive")
+        if self.max_story_chars < 1000 or self.max_story_sentences < 10:
+            raise ConfigError("max_story_chars must be at least 1000 and max_story_sentences at least 10")
         if self.webhook_timeout <= 0:
             raise ConfigError("webhook_timeout must be positive")
         if not self.webhook_retry_schedule or any(not 0 <= s < float("inf") for s in self.webhook_retry_schedule):

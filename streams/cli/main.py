@@ -79,7 +79,8 @@ def replay(paths: tuple[str, ...], alerts_path: str, assignments_path: str | Non
     except SourceError as exc:
         fail(str(exc))
     pipeline = Pipeline(shard_by=settings.shard_by, window_days=settings.event_window_days,
-                        max_bytes=settings.max_message_bytes)
+                        max_bytes=settings.max_message_bytes, uri_retention_days=settings.uri_retention_days,
+                        limits=settings.work_limits)
     skipped_files: list[str] = []
     with ExitStack() as stack:
         out_alerts = _open_output(alerts_path, stack)

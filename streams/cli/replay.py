@@ -33,11 +33,17 @@ class ReplaySummary:
                 "rejected_by_reason": dict(sorted(self.reasons.items()))}
 
 
+def _internal(stage: str, exc: Exception) -> Rejection:
+    return Rejection("internal", f"{stage}: {type(exc).__name__}: {exc}")
+
+
 def _parse(source: Any, previous_time: float, max_bytes: int) -> tuple[object, Rejection | None]:
     try:
         return read_story(source, max_bytes=max_bytes, arrival=previous_time), None
     except Rejected as exc:
         return None, exc.rejection
+    except Exception as exc:  # noqa: BLE001 - a bug must not end the run: report the line, go on
+        return None, _internal("decode", exc)
 
 
 def replay(
@@ -52,18 +58,24 @@ def replay(
     the pipeline; return the counts."""
     summary = ReplaySummary()
     last_time = 0.0
+    event_ids: set[str] = set()
     for where, source in lines:
         summary.lines += 1
         story, rejection = _parse(source, last_time, pipeline.max_bytes)
+        if rejection is None:
+            try:
+                outcome = pipeline.process_story(story)  # type: ignore[arg-type]
+            except Exception as exc:  # noqa: BLE001 - as the worker: report, skip, go on
+                rejection = _internal("pipeline", exc)
         if rejection is not None:
             summary.rejected += 1
             summary.reasons[rejection.reason] = summary.reasons.get(rejection.reason, 0) + 1
             report_bad(where, rejection)
             continue
-        outcome = pipeline.process_story(story)  # type: ignore[arg-type]
         last_time = outcome.enriched.story.versioncreated
         summary.stories += 1
         summary.duplicates += outcome.assignment.duplicate
+        event_ids.add(outcome.assignment.event_id)
         write_assignment({
             "uri": outcome.enriched.story.uri,
             "version": outcome.enriched.story.version,
@@ -73,5 +85,5 @@ def replay(
         if outcome.alert is not None:
             summary.alerts += 1
             write_alert(outcome.alert)
-    summary.events = len(pipeline.events)
+    summary.events = len(event_ids)  # every event the file had (some may have expired by its end)
     return summary

@@ -288,6 +288,11 @@ class Clusterer:
             self._unpost(st, event_id, p)
             del self.profiles[event_id]
 
+    def stream_time(self, shard: str) -> float:
+        """The latest story time seen in ``shard`` (-inf before its first story)."""
+        st = self._shards.get(shard)
+        return st.now if st is not None else float("-inf")
+
     def _advance(self, shard: str, now: float) -> _ShardState:
         st = self._shard(shard)
         st.first = min(st.first, now)

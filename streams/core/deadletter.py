@@ -30,12 +30,17 @@ def dead_letter_record(
     offset: int | None,
     max_bytes: int,
     now: float | None = None,
+    stage: str = "decode",
+    original: bool = True,
 ) -> dict[str, Any]:
     """The dead-letter value (``schemas/dead-letter.schema.json``).
 
     The original value is kept whole — UTF-8 text, or base64 when it is not UTF-8 — except for
     a ``too_large`` message, of which the first ``max_bytes`` are kept (``truncated``, ``size``)
-    so that a dead letter is never much larger than the limit it broke.
+    so that a dead letter is never much larger than the limit it broke. ``stage`` is the stage
+    that gave up on it; ``original`` is False only when a later stage failed and the original
+    record could not be read back: the value is then the stage's internal message, and
+    topic/partition/offset still name the original.
     """
     raw = value or b""
     size = len(raw)
@@ -63,4 +68,6 @@ def dead_letter_record(
         "partition": partition,
         "offset": offset,
         "time": _rfc3339(time.time() if now is None else now),
+        "stage": stage,
+        "original": original,
     }

@@ -77,6 +77,9 @@ class EnrichedStory:
     shard: str
     #: how sure the language step is of ``lang`` (0.0 for "und" and for records written before)
     lang_confidence: float = 0.0
+    # where the story arrived: (topic, partition, offset) on wire.stories, so a later stage that
+    # fails on it can dead-letter the original bytes (None offline)
+    origin: tuple[str, int, int] | None = None
 
     @property
     def idempotency_key(self) -> str:
@@ -88,7 +91,7 @@ class EnrichedStory:
         story = self.story.to_dict()
         if not body:
             story["body_text"] = ""
-        return {
+        out = {
             "story": story,
             "lang": self.lang,
             "headline": self.headline,
@@ -97,6 +100,9 @@ class EnrichedStory:
             "shard": self.shard,
             "lang_confidence": self.lang_confidence,
         }
+        if self.origin is not None:
+            out["origin"] = list(self.origin)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EnrichedStory:
@@ -107,6 +113,7 @@ class EnrichedStory:
             sentences=tuple(data["sentences"]),
             text_hash=data["text_hash"],
             shard=data["shard"],
+            origin=tuple(data["origin"]) if data.get("origin") else None,
             lang_confidence=float(data.get("lang_confidence", 0.0)),
         )
 

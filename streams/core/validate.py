@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -59,9 +59,37 @@ def _describe(error: ValidationError) -> Rejection:
         field = missing if field == "(document)" else f"{field}.{missing}"
         return Rejection("schema", f"{field}: required", field)
     rule = error.validator
+    if field == "uri" and rule == "not":
+        return Rejection("schema", "uri: control — a uri must not contain control characters (NUL, newline, "
+                         "ANSI escapes) or bidirectional overrides", field)
     if rule in {"minLength", "pattern"} and isinstance(error.instance, str) and not error.instance.strip():
         return Rejection("schema", f"{field}: must not be empty", field)
     return Rejection("schema", f"{field}: {rule} — {error.message}", field)
+
+
+MAX_VERSION = 2**53 - 1  # what every JSON consumer reads exactly (a double's integer range)
+# Story times, as UNIX seconds: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z (UTC).
+MIN_TIME = -62135596800.0
+MAX_TIME = 253402300800.0  # exclusive
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+# Refused in a uri (it is a key, a log field, a URL path): C0 and C1 controls (NUL, newline, ESC of
+# ANSI escapes) and the bidirectional marks/overrides that make text display other than it reads.
+# The same class is in schemas/story.schema.json ("uri": "not": "pattern").
+_FORBIDDEN_IN_URI = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Removed from headline, body and source: the same, but the whitespace controls (tab, newlines, form
+# feed, NEL), which normalization turns into spaces and line breaks. ANSI escape sequences go whole.
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def strip_controls(text: str) -> str:
+    """``text`` without control characters (but whitespace ones), ANSI escapes and bidi overrides."""
+    if _CONTROL.search(text) is None:
+        return text
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    return _CONTROL.sub("", text)
 
 
 def parse_time(value: str) -> float:
@@ -76,8 +104,13 @@ def parse_time(value: str) -> float:
 
 
 def format_time(seconds: float) -> str:
-    """UNIX seconds -> RFC 3339 UTC with a Z, to the second."""
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UNIX seconds -> RFC 3339 UTC with a Z, to the second, always with a four-digit year.
+
+    (``strftime("%Y")`` writes year 1 as ``1``, and ``fromtimestamp`` fails before 1970 on some
+    platforms; times outside years 1..9999 never get this far, see ``story_from_document``.)
+    """
+    t = _EPOCH + timedelta(seconds=int(seconds // 1))
+    return f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}Z"
 
 
 def _first_value(items: Any) -> str:
@@ -106,11 +139,12 @@ def _plain_story_valid(doc: dict[str, Any]) -> bool:
     uri = doc.get("uri")
     body = doc.get("body_text")
     if (type(uri) is not str or not 1 <= len(uri) <= 2048 or _NON_SPACE.search(uri) is None
+            or _FORBIDDEN_IN_URI.search(uri) is not None
             or type(body) is not str or _NON_SPACE.search(body) is None):
         return False
     if "version" in doc:
         version = doc["version"]
-        if type(version) is not int or version < 1:
+        if type(version) is not int or not 1 <= version <= MAX_VERSION:
             return False
     for name, longest in _OPTIONAL_STRINGS:
         value = doc.get(name)
@@ -174,17 +208,24 @@ def story_from_document(doc: Any, *, arrival: float) -> Story:
     body = doc.get("body_text") or _first_value(doc.get("bodies"))
     headline = doc.get("headline") or _first_value(doc.get("headlines")) or ""
     version = int(doc.get("version", 1))
-    if version < 1:
-        raise Rejected(Rejection("schema", "version: minimum — must be at least 1", "version"))
+    if not 1 <= version <= MAX_VERSION:
+        raise Rejected(Rejection("schema", f"version: range — must be 1..{MAX_VERSION}", "version"))
     created = doc.get("versioncreated")
     if created:
         try:
             when = parse_time(created)
-        except ValueError:
-            raise Rejected(Rejection("schema", f"versioncreated: format — {created!r} is not an RFC 3339 date-time",
-                                     "versioncreated")) from None
+        except (ValueError, OverflowError):
+            raise Rejected(Rejection("schema", f"versioncreated: format — {created[:64]!r} is not an RFC 3339 "
+                                     "date-time", "versioncreated")) from None
+        if not MIN_TIME <= when < MAX_TIME:
+            raise Rejected(Rejection("schema", f"versioncreated: range — {created[:64]!r} is outside years "
+                                     "0001-9999 in UTC", "versioncreated"))
     else:
         when = arrival
+        if not MIN_TIME <= when < MAX_TIME:  # a producer's record timestamp can be anything
+            raise Rejected(Rejection("schema", "versioncreated: range — absent, and the message time is outside "
+                                     "years 0001-9999", "versioncreated"))
+    body = strip_controls(body)  # (controls are not words either)
     if not has_words(body):
         # nothing a language can be told from, nothing to cluster by: never an event
         raise Rejected(Rejection("no_text", "body_text: no text — no words in it (only marks, "
@@ -200,11 +241,11 @@ def story_from_document(doc: Any, *, arrival: float) -> Story:
         uri=doc["uri"].strip(),
         body_text=body,
         version=version,
-        headline=headline.strip(),
+        headline=strip_controls(headline).strip(),
         versioncreated=when,
         language_hint=(doc.get("language") or None),
-        source=source or None,
-        url=doc.get("url") or None,
+        source=strip_controls(source) if source else None,
+        url=strip_controls(doc["url"]) if doc.get("url") else None,
     )
 
 

@@ -20,7 +20,11 @@
   holds up this agent, the others, or the pipeline.
 
 A message the core refuses goes to the dead-letter topic; an unexpected error in a stage is
-logged and dead-lettered too, and the agent goes on with the next message. Every stage counts
+logged and dead-lettered too, and the agent goes on with the next message. A dead letter always
+holds what arrived on ``wire.stories``: a later stage reads the original record back by the
+coordinates its message carries (``EnrichedStory.origin``, :mod:`streams.kafka.fetch`).
+The cluster stage also sends the event stage the events whose last uri expired
+(:class:`~streams.core.pipeline.Expiry`, on ``wire.assigned`` keyed by event id). Every stage counts
 stories in and out and times its core call (:class:`streams.runtime.metrics.Metrics`).
 """
 
@@ -28,13 +32,19 @@ from __future__ import annotations
 
 import logging
 import traceback
+from dataclasses import replace
 from time import perf_counter
 from typing import Any
 
 from ..core.deadletter import dead_letter_record
 from ..core.models import AssignedStory, EnrichedStory, Rejection
-from ..core.pipeline import Rejected, decode_story, enrich
+from ..core.pipeline import Expiry, Rejected, decode_story, enrich
+from ..kafka.fetch import fetch_record
 from .metrics import Metrics
+
+# What a value that cannot be serialized raises at send (orjson: TypeError subclasses; an int out
+# of 64-bit range): the message is dead-lettered instead of the agent crashing.
+_UNSENDABLE = (TypeError, ValueError, OverflowError)
 
 log = logging.getLogger("wirestream.agents")
 
@@ -51,20 +61,47 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
     topics = wiring.topics
     max_bytes = settings.max_message_bytes
     shard_by = settings.shard_by
+    limits = settings.work_limits
 
-    async def dead_letter(message: Any, rejection: Rejection, value: bytes | None = None) -> None:
-        raw_value = message.value if value is None else value
-        if raw_value is not None and not isinstance(raw_value, bytes):
-            raw_value = str(raw_value).encode("utf-8")
-        raw_key = message.key
-        if raw_key is not None and not isinstance(raw_key, bytes):
-            raw_key = str(raw_key).encode("utf-8")
+    def as_bytes(value: Any) -> bytes | None:
+        if value is None or isinstance(value, bytes):
+            return value
+        return str(value).encode("utf-8")
+
+    async def dead_letter(message: Any, rejection: Rejection, value: bytes | None = None, *,
+                          stage: str = "decode", origin: Any = None) -> None:
+        """Dead-letter what arrived on wire.stories: ``message`` itself (decode stage), or the
+        record at ``origin`` read back (later stages; their message only when it is gone)."""
+        raw_key = as_bytes(message.key)
+        raw_value = as_bytes(message.value if value is None else value)
+        where = (message.topic, message.partition, message.offset)
+        original = stage == "decode"
+        if not original:
+            try:
+                try:
+                    origin_at = (str(origin[0]), int(origin[1]), int(origin[2]))
+                except (TypeError, ValueError, IndexError, KeyError):
+                    raise LookupError("the message does not say where the story arrived") from None
+                where = origin_at
+                raw_key, raw_value = await fetch_record(settings, *where)
+                original = True
+            except LookupError as exc:
+                rejection = Rejection(rejection.reason, f"{rejection.detail} (original not readable: {exc}; "
+                                      "value is the internal message)", rejection.field)
         record = dead_letter_record(
             raw_key, raw_value, rejection,
-            topic=message.topic, partition=message.partition, offset=message.offset, max_bytes=max_bytes,
+            topic=where[0], partition=where[1], offset=where[2], max_bytes=max_bytes, stage=stage, original=original,
         )
         await topics.dead_letter.send(key=raw_key, value=record)
         metrics.dead_letter(rejection.reason)
+
+    def origin_of(value: Any) -> Any:
+        """The original coordinates in an internal message (``enriched.origin``), if it has them."""
+        if isinstance(value, dict):
+            inner = value.get("enriched", value)
+            if isinstance(inner, dict):
+                return inner.get("origin")
+        return None
 
     # ------------------------------------------------------------------ stage 1: decode
     @app.agent(topics.stories, name="wirestream.decode")
@@ -75,7 +112,8 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             start = perf_counter()
             try:
                 story = decode_story(message.value or b"", max_bytes=max_bytes, arrival=message.timestamp)
-                enriched = enrich(story, shard_by)
+                enriched = replace(enrich(story, shard_by, limits),
+                                   origin=(message.topic, message.partition, message.offset))
             except Rejected as refused:
                 metrics.observe_processing("decode", perf_counter() - start)
                 await dead_letter(message, refused.rejection)
@@ -87,7 +125,12 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             metrics.observe_processing("decode", perf_counter() - start)
             # without the raw body: cluster and event work on the normalized sentences (the
             # message is ~half the size, for the broker and both later hops)
-            await topics.enriched.send(key=enriched.shard, value=enriched.to_dict(body=False))
+            try:
+                await topics.enriched.send(key=enriched.shard, value=enriched.to_dict(body=False))
+            except _UNSENDABLE as exc:
+                log.exception("decode stage cannot send %s[%s]@%s", message.topic, message.partition, message.offset)
+                await dead_letter(message, _internal_error("decode", exc))
+                continue
             metrics.story_out("decode")
 
     # ------------------------------------------------------------------ stage 2: cluster
@@ -107,17 +150,28 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                     if cluster_state.replay(enriched.shard):
                         cluster_stage.rebuild()
                 assignment = cluster_stage.process(enriched)
+                expired = list(cluster_stage.expired)
                 cluster_state.commit(enriched.shard)
             except Exception as exc:
                 cluster_state.discard()
                 cluster_stage.rebuild()  # its index may hold the discarded writes
                 log.exception("cluster stage failed on %s[%s]@%s", event.message.topic,
                               event.message.partition, event.message.offset)
-                await dead_letter(event.message, _internal_error("cluster", exc))
+                await dead_letter(event.message, _internal_error("cluster", exc), stage="cluster",
+                                  origin=origin_of(event.value))
                 continue
             metrics.observe_processing("cluster", perf_counter() - start)
+            for expiry in expired:  # events no uri leads to any more: their state can go
+                await topics.assigned.send(key=expiry.event_id, value=expiry.to_dict())
             assigned = AssignedStory(enriched, assignment)
-            await topics.assigned.send(key=assignment.event_id, value=assigned.to_dict())
+            try:
+                await topics.assigned.send(key=assignment.event_id, value=assigned.to_dict())
+            except _UNSENDABLE as exc:
+                log.exception("cluster stage cannot send %s[%s]@%s", event.message.topic, event.message.partition,
+                              event.message.offset)
+                await dead_letter(event.message, _internal_error("cluster", exc), stage="cluster",
+                                  origin=origin_of(event.value))
+                continue
             metrics.story_out("cluster")
 
     # ------------------------------------------------------------------ stage 3: event
@@ -128,6 +182,14 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
     async def event_state(stream: Any) -> Any:
         async for event in stream.events():
             overlay.discard()
+            if isinstance(event.value, dict) and "expire" in event.value:
+                try:
+                    event_stage.expire(Expiry.from_dict(event.value))
+                    overlay.flush()
+                except Exception:  # noqa: BLE001 - an expiry is housekeeping: log it, go on
+                    overlay.discard()
+                    log.exception("event stage: cannot apply expiry %r", event.value)
+                continue
             metrics.story_in("event")
             start = perf_counter()
             try:
@@ -137,15 +199,24 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                 overlay.discard()
                 log.exception("event stage failed on %s[%s]@%s", event.message.topic,
                               event.message.partition, event.message.offset)
-                await dead_letter(event.message, _internal_error("event", exc))
+                await dead_letter(event.message, _internal_error("event", exc), stage="event",
+                                  origin=origin_of(event.value))
                 continue
             metrics.observe_processing("event", perf_counter() - start)
             event_id = assigned.assignment.event_id
-            pending = [await topics.clustered.send(key=event_id, value=result.clustered)]
-            if result.event is not None:
-                pending.append(await topics.events.send(key=event_id, value=result.event))
-            if result.alert is not None:
-                pending.append(await topics.story_updates.send(key=event_id, value=result.alert))
+            try:
+                pending = [await topics.clustered.send(key=event_id, value=result.clustered)]
+                if result.event is not None:
+                    pending.append(await topics.events.send(key=event_id, value=result.event))
+                if result.alert is not None:
+                    pending.append(await topics.story_updates.send(key=event_id, value=result.alert))
+            except _UNSENDABLE as exc:
+                overlay.discard()
+                log.exception("event stage cannot send %s[%s]@%s", event.message.topic, event.message.partition,
+                              event.message.offset)
+                await dead_letter(event.message, _internal_error("event", exc), stage="event",
+                                  origin=origin_of(event.value))
+                continue
             for fut in pending:  # acknowledged by the broker before the state is written
                 await fut
             overlay.flush()

@@ -214,7 +214,8 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
     # largest record, not the broker's default (1 MiB on Apache Kafka).
     events = table("events", extra_topic_configs={"max.message.bytes": str(settings.max_request_bytes)})
 
-    cluster_stage = ClusterStage(profiles, assignments, uri_events, window_days=settings.event_window_days)
+    cluster_stage = ClusterStage(profiles, assignments, uri_events, window_days=settings.event_window_days,
+                                 uri_retention_days=settings.uri_retention_days)
     events_overlay = WriteBehind(events)
     event_stage = EventStage(events_overlay)
 
