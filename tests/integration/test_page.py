@@ -185,8 +185,10 @@ async def _check_list_in_browser(url: str, event_ids: set[str]) -> None:
                              "Volta Motors shares slide after e-scooter battery recall")
             await page.get_by_label("Source").select_option("")
             await page.get_by_label("Search").fill("storm elin")
-            # the Nordic Wire story, its version 2 and the Fjord Post story are one event
-            assert await shown() == ["Storm Elin cuts power to 120,000 homes in western Norway"]
+            # the Nordic Wire story, its version 2 and the Fjord Post story are one event (headed
+            # by whichever reached the cluster stage first)
+            (elin,) = await shown()
+            assert "Storm Elin" in elin
             await page.get_by_label("Search").fill("")
             await links.first.focus()
             await page.keyboard.press("ArrowDown")
