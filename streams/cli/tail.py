@@ -73,16 +73,24 @@ async def tail(settings: Settings, options: TailOptions, out: IO[str], err: IO[s
                                 **client_kwargs(settings))
     await consumer.start()
     try:
-        if topic not in await consumer.topics():
+        # The partitions come from this fresh all-topics metadata, not ``consumer.partitions_for_topic``:
+        # that reads the client's own cache, which Apache Kafka leaves empty at bootstrap (an empty
+        # topic list asks for no topics there), so ``--until-end`` would have found no partitions
+        # and stopped before printing anything.
+        cluster = await consumer._client.fetch_all_metadata()
+        parts = cluster.partitions_for_topic(topic)
+        if parts is None:
             print(f"wirestream: topic {topic} does not exist yet (has a worker run with "
-                  f"WIRESTREAM_TOPIC_PREFIX={settings.topic_prefix!r}?); waiting for it", file=err, flush=True)
+                  f"WIRESTREAM_TOPIC_PREFIX={settings.topic_prefix!r}?)"
+                  + ("" if options.until_end else "; waiting for it"), file=err, flush=True)
         consumer.subscribe([topic])
         ends: dict[Any, int] | None = None
         if options.until_end:
-            parts = consumer.partitions_for_topic(topic) or set()
-            tps = [TopicPartition(topic, p) for p in parts]
-            ends = {tp: off for tp, off in (await consumer.end_offsets(tps)).items() if off > 0} if tps else {}
-            if not options.from_beginning or not ends:
+            if not options.from_beginning or not parts:
+                return 0  # nothing was there when tail started
+            ends = await _end_offsets(consumer, [TopicPartition(topic, p) for p in sorted(parts)],
+                                      options.connect_timeout)
+            if not ends:
                 return 0
         shown = 0
         while True:
@@ -97,13 +105,33 @@ async def tail(settings: Settings, options: TailOptions, out: IO[str], err: IO[s
                     if options.count is not None and shown >= options.count:
                         out.flush()
                         return 0
-                    if ends is not None and message.offset + 1 >= ends.get(tp, 0):
-                        ends.pop(tp, None)
             out.flush()
-            if ends is not None and not ends:
-                return 0
+            if ends is not None:
+                # the position, not the last message's offset: a transaction's commit marker
+                # (exactly-once workers) takes an offset no message is returned for
+                for tp in [tp for tp in ends if tp in consumer.assignment()]:
+                    if await consumer.position(tp) >= ends[tp]:
+                        ends.pop(tp)
+                if not ends:
+                    return 0
     finally:
         await consumer.stop()
+
+
+async def _end_offsets(consumer: Any, tps: list[Any], timeout: float) -> dict[Any, int]:
+    """End offset of each non-empty partition. aiokafka retries while a just-created topic's
+    leaders are unknown or moving (``NotLeaderForPartition``); past ``timeout`` it is an error,
+    never an empty topic, so ``--until-end`` cannot stop before the end it promised."""
+    from aiokafka.errors import KafkaError
+
+    from ..kafka.broker import BrokerError
+
+    try:
+        ends = await asyncio.wait_for(consumer.end_offsets(tps), timeout=max(timeout, 1.0) * 3)
+    except (KafkaError, asyncio.TimeoutError) as exc:
+        raise BrokerError(f"cannot read the end offsets of {tps[0].topic}: {type(exc).__name__} "
+                          f"(partition leaders unknown?); try again") from exc
+    return {tp: off for tp, off in ends.items() if off > 0}
 
 
 def run_tail(settings: Settings, options: TailOptions) -> int:

@@ -48,9 +48,12 @@ __all__ = [
     "check_url",
     "dead_letter_record",
     "decode_secret",
+    "done_marker",
     "endpoint_id",
     "endpoints_from_config",
     "envelope",
+    "is_done",
+    "is_forgotten",
     "literal_host",
     "parse_config_text",
     "parse_retry_after",
@@ -566,3 +569,30 @@ def dead_letter_record(entry: Mapping[str, Any], *, reason: str, now: float) -> 
         "time": _rfc3339(now),
         "alert": alert,
     }
+
+
+# An (endpoint, alert) delivery that is over (delivered or dead-lettered) leaves a small marker in
+# place of its pending entry, so that the same alert read again (at-least-once: a worker killed
+# before its offset commit, a rebalance, a replay) is not POSTed again. The pending entry turns
+# into the marker in one write: there is no moment when neither is stored.
+
+
+def done_marker(entry: Mapping[str, Any], *, outcome: str, now: float) -> dict[str, Any]:
+    """What stays stored once a delivery is over (``outcome``: "delivered" or "dead_letter"):
+    who and when, never the alert (the memory stays small)."""
+    alert = entry.get("alert") or {}
+    return {"endpoint": entry.get("endpoint"), "alert_id": alert.get("alert_id"), "done": outcome,
+            "done_at": now, "attempts": int(entry.get("attempts", 0))}
+
+
+def is_done(entry: Any) -> bool:
+    """Whether a stored value is a finished delivery's marker (not a pending entry)."""
+    return isinstance(entry, Mapping) and "done_at" in entry
+
+
+def is_forgotten(entry: Any, *, now: float, keep_seconds: float) -> bool:
+    """Whether a marker is older than ``keep_seconds`` (an alert read again after that is new)."""
+    try:
+        return is_done(entry) and now - float(entry["done_at"]) >= keep_seconds
+    except (TypeError, ValueError):
+        return True  # a garbled marker protects nothing

@@ -11,6 +11,12 @@ Store entries (key ``f"{endpoint_id}|{alert_id}"``) hold no secret::
     {"endpoint": endpoint_id, "url": redacted URL, "alert": {...}, "attempts": n,
      "next_attempt_at": unix seconds, "created": unix seconds,
      "last_status": int|None, "last_error": str|None, ["dead_letter": record]}
+
+With ``remember_done`` seconds (the worker: its event window), a delivery that is over leaves a
+small marker under the same key (``streams.core.webhooks.done_marker``: endpoint, alert_id,
+outcome, ``done_at``) instead of nothing, so the same alert submitted again (at-least-once
+input: a worker killed before its offset commit re-reads it) is not POSTed a second time.
+Markers older than that are forgotten (pruned on ``resume()`` and periodically).
 """
 
 from __future__ import annotations
@@ -171,6 +177,7 @@ class WebhookDispatcher:
         clock: Callable[[], float] = time.time,
         rand: Callable[[], float] | None = None,
         allow_private: bool = False,
+        remember_done: float = 0.0,
     ) -> None:
         self.endpoints = {ep.id: ep for ep in endpoints}
         self.allow_private = allow_private
@@ -191,6 +198,8 @@ class WebhookDispatcher:
         self._own_session = session is None
         self._lanes: dict[str, _Lane] = {}
         self._orphans: set[asyncio.Task[None]] = set()
+        self.remember_done = max(0.0, remember_done)
+        self._pruner: asyncio.Task[None] | None = None
         self._started = False
         self._closing = False
 
@@ -201,6 +210,8 @@ class WebhookDispatcher:
                                                 max_attempts=settings.webhook_max_attempts or None))
         kwargs.setdefault("source", f"urn:wirestream:{settings.app_id}")
         kwargs.setdefault("allow_private", settings.webhook_allow_private)
+        # an alert is read again, if ever, while its event is open: remember deliveries that long
+        kwargs.setdefault("remember_done", settings.event_window_days * 86400.0)
         return cls(load_endpoints(settings), **kwargs)
 
     def __repr__(self) -> str:
@@ -225,6 +236,8 @@ class WebhookDispatcher:
             for n in range(ep.concurrency):
                 lane.workers.append(asyncio.create_task(self._worker(lane), name=f"webhook-{ep.id}-{n}"))
             self._lanes[ep.id] = lane
+        if self.remember_done > 0:
+            self._pruner = asyncio.create_task(self._prune_loop(), name="webhook-forget-done")
         self._started = True
         self._closing = False
 
@@ -234,7 +247,8 @@ class WebhookDispatcher:
         if not self._started:
             return
         self._closing = True
-        tasks: list[asyncio.Task[Any]] = []
+        tasks: list[asyncio.Task[Any]] = [self._pruner] if self._pruner is not None else []
+        self._pruner = None
         for lane in self._lanes.values():
             for timer in lane.timers.values():
                 timer.cancel()
@@ -271,7 +285,8 @@ class WebhookDispatcher:
         """Queue ``alert`` for every endpoint whose filters match; returns the store keys.
 
         Synchronous and non-blocking. Submitting an alert that is still pending for an
-        endpoint does not duplicate it.
+        endpoint does not duplicate it, nor (``remember_done``) one already delivered or
+        dead-lettered there.
         """
         self._require_started()
         alert_id = alert.get("alert_id")
@@ -287,6 +302,12 @@ class WebhookDispatcher:
             if key in lane.scheduled:
                 continue
             entry = self.store.get(key)
+            if wh.is_done(entry):
+                if not wh.is_forgotten(entry, now=now, keep_seconds=self.remember_done):
+                    log.info("webhook %s to %s: already %s, not sent again", alert_id, ep.display_url,
+                             "delivered" if entry.get("done") == "delivered" else "dead-lettered")
+                    continue
+                entry = None
             if entry is None:
                 entry = {"endpoint": ep.id, "url": ep.display_url, "alert": dict(alert),
                          "attempts": 0, "next_attempt_at": now, "created": now,
@@ -304,6 +325,10 @@ class WebhookDispatcher:
         count = 0
         for key, entry in list(self.store.items()):
             if not isinstance(entry, Mapping):
+                continue
+            if wh.is_done(entry):
+                if wh.is_forgotten(entry, now=now, keep_seconds=self.remember_done):
+                    self.store.pop(key, None)
                 continue
             lane = self._lanes.get(entry.get("endpoint", ""))
             if lane is None:
@@ -324,6 +349,34 @@ class WebhookDispatcher:
             self._schedule(lane, key, max(0.0, due - now), _created(entry, now))
             count += 1
         return count
+
+    def forget_done(self) -> int:
+        """Drop the markers of deliveries over for longer than ``remember_done``; returns how many."""
+        now = self.clock()
+        old = [key for key, entry in list(self.store.items())
+               if wh.is_forgotten(entry, now=now, keep_seconds=self.remember_done)]
+        for key in old:
+            self.store.pop(key, None)
+        return len(old)
+
+    async def _prune_loop(self) -> None:
+        every = min(max(self.remember_done / 10, 1.0), 3600.0)
+        while True:
+            await asyncio.sleep(every)
+            try:
+                forgotten = self.forget_done()
+            except Exception:  # noqa: BLE001 - a store that failed now is pruned next time
+                log.warning("webhooks: cannot prune finished deliveries now", exc_info=True)
+                continue
+            if forgotten:
+                log.info("webhooks: forgot %d deliveries finished over %.0fs ago", forgotten, self.remember_done)
+
+    def _finish(self, key: str, entry: Mapping[str, Any], outcome: str) -> None:
+        """The delivery is over: its pending entry becomes a marker in one write (or goes)."""
+        if self.remember_done > 0:
+            self.store[key] = wh.done_marker(entry, outcome=outcome, now=self.clock())
+        else:
+            self.store.pop(key, None)
 
     @property
     def pending(self) -> int:
@@ -426,14 +479,14 @@ class WebhookDispatcher:
             return
         try:
             entry = dict(self.store.get(key) or {})
-            if "alert" not in entry:  # nothing left to deliver or to dead-letter
+            if "alert" not in entry or wh.is_done(entry):  # nothing left to deliver or to dead-letter
                 self._done(lane, key)
                 return
             entry["last_error"] = f"internal error: {error}"
             record = wh.dead_letter_record(entry, reason="exhausted", now=self.clock())
             if self.on_dead_letter is not None:
                 await self.on_dead_letter(record)
-            self.store.pop(key, None)
+            self._finish(key, entry, "dead_letter")
             self.metrics.webhook_outcome(lane.endpoint.id, "dead_letter")
             log.error("webhook delivery %s to %s dead-lettered after %d internal failures (%s)", alert_id,
                       lane.endpoint.display_url, failures, error)
@@ -444,7 +497,7 @@ class WebhookDispatcher:
 
     async def _process(self, lane: _Lane, key: str) -> None:
         raw = self.store.get(key)
-        if raw is None:  # delivered or dead-lettered meanwhile (e.g. by another worker)
+        if raw is None or wh.is_done(raw):  # delivered or dead-lettered meanwhile (e.g. by another worker)
             self._done(lane, key)
             return
         entry = dict(raw)
@@ -458,7 +511,7 @@ class WebhookDispatcher:
         status, error, retry_after = await self._attempt(ep, entry["alert"])
         decision = self.policy.classify(status)
         if decision == Decision.DELIVERED:
-            self.store.pop(key, None)
+            self._finish(key, entry, "delivered")
             self.metrics.webhook_outcome(ep.id, "delivered")
             log.info("webhook %s delivered to %s (attempt %d)", entry["alert"]["alert_id"], ep.display_url, attempt)
             self._done(lane, key)
@@ -541,7 +594,7 @@ class WebhookDispatcher:
             if not self._closing:
                 self._schedule(lane, key, delay)
             return
-        self.store.pop(key, None)
+        self._finish(key, entry, "dead_letter")
         self._done(lane, key)
 
     async def _orphan(self, key: str, entry: dict[str, Any]) -> None:

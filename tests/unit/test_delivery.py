@@ -524,3 +524,76 @@ async def test_names_resolving_to_private_addresses_are_not_connected_to():
             assert await d.wait_idle(5)
     assert rx.requests() == []
     assert dead[0]["reason"] == "exhausted" and "non-public" in dead[0]["last_error"]
+
+
+# --------------------------------------------------------------------------- at-least-once input
+
+
+async def test_an_alert_read_again_after_it_was_delivered_is_not_posted_again(server):
+    """At-least-once input: a worker killed before its offset commit resumes the pending entry
+    (and delivers it), then reads the same alert again. One POST per (endpoint, alert), also
+    across a restart; a marker without the alert stays in place of the pending entry."""
+    eps = endpoints(server.url("a"))
+    server.scripts["a"] = [(503, {})]
+    store: dict = {}
+    first = dispatcher(eps, store=store, policy=RetryPolicy(schedule=(30.0,)), remember_done=3600)
+    await first.start()
+    first.submit(make_alert())
+    while not server.at("a"):
+        await asyncio.sleep(0.01)
+    await first.close()  # killed with the delivery pending
+    for entry in store.values():
+        entry["next_attempt_at"] = 0  # its retry is due by the time the next worker starts
+    async with dispatcher(eps, store=store, remember_done=3600) as second:
+        assert second.resume() == 1
+        assert await second.wait_idle(5)
+        assert second.submit(make_alert()) == []  # the same alert, read again
+        assert await second.wait_idle(5)
+    assert [r.headers["webhook-id"] for r in server.at("a")] == ["al-0123456789abcdef"] * 2  # 503, then 200
+    (marker,) = store.values()
+    assert wh.is_done(marker) and marker["done"] == "delivered" and "alert" not in marker
+    async with dispatcher(eps, store=store, remember_done=3600) as third:  # and after another restart
+        assert third.resume() == 0 and third.submit(make_alert()) == []
+        assert await third.wait_idle(5)
+    assert len(server.at("a")) == 2
+
+
+async def test_an_alert_read_again_after_its_dead_letter_is_not_sent_again(server):
+    server.scripts["gone"] = [(410, {})]
+    dead: list = []
+    store: dict = {}
+    async with dispatcher(endpoints(server.url("gone")), store=store, on_dead_letter=await _collect(dead),
+                          remember_done=3600) as d:
+        d.submit(make_alert())
+        assert await d.wait_idle(5)
+        assert d.submit(make_alert()) == []
+        assert await d.wait_idle(5)
+    assert len(server.at("gone")) == 1 and len(dead) == 1
+    assert [m["done"] for m in store.values()] == ["dead_letter"]
+
+
+async def test_finished_deliveries_are_forgotten_after_remember_done(server):
+    """The memory is bounded: a marker older than ``remember_done`` is pruned, and the same
+    alert read after that is a new delivery."""
+    now = [1_000_000.0]
+    store: dict = {}
+    async with dispatcher(endpoints(server.url("a")), store=store, clock=lambda: now[0], remember_done=60) as d:
+        d.submit(make_alert("al-1"))
+        assert await d.wait_idle(5)
+        now[0] += 30
+        d.submit(make_alert("al-2"))
+        assert await d.wait_idle(5)
+        assert d.forget_done() == 0 and len(store) == 2
+        now[0] += 31  # al-1 finished 61 s ago, al-2 31 s ago
+        assert d.forget_done() == 1 and [m["alert_id"] for m in store.values()] == ["al-2"]
+        assert d.submit(make_alert("al-2")) == [] and len(d.submit(make_alert("al-1"))) == 1
+        assert await d.wait_idle(5)
+    assert [r.headers["webhook-id"] for r in server.received] == ["al-1", "al-2", "al-1"]
+
+
+def test_the_worker_remembers_finished_deliveries_for_its_event_window():
+    from streams.config import Settings
+
+    d = WebhookDispatcher.from_settings(Settings(event_window_days=2.0, webhooks=("https://hooks.example.com/x",),
+                                                 webhook_secret=SECRET, webhook_allow_private=True))
+    assert d.remember_done == 2 * 86400
