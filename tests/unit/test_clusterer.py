@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from streams.core.clusterer import ClusterConfig, Clusterer
 from streams.core.models import EnrichedStory, Story
-from streams.eval.clustering import bcubed, evaluate_clustering, pairwise
+from streams.eval.clustering import bcubed, pairwise
 
 DAY = 86400.0
 T0 = 1_700_000_000.0
