@@ -15,7 +15,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from . import langid, normalize
+from . import langid, normalize, redelivery
 from .clusterer import DEFAULT_CONFIG, ClusterConfig, Clusterer
 from .events import EventState, alert_id_for, apply_story
 from .models import AssignedStory, Assignment, EnrichedStory, Outcome, Story
@@ -232,28 +232,19 @@ class ClusterStage:
 @dataclass(frozen=True, slots=True)
 class EventResult:
     clustered: dict[str, Any]  # wire.stories.clustered value
-    event: dict[str, Any] | None  # wire.events snapshot (None when nothing changed)
+    event: dict[str, Any] | None  # wire.events snapshot (None when nothing is to be sent)
     alert: dict[str, Any] | None  # wire.story-updates value
     new_facts: tuple = ()
-    repeated: bool = False  # the story was seen before: ``clustered`` is the first record, again
-
-
-# Key, in an event's table record, of the first ``wire.stories.clustered`` record of each of its
-# stories by idempotency key (the EventState ignores it). In the same record as the state, so the
-# state and the first results are written together: a crash never leaves one without the other.
-FIRST_RESULTS = "first_results"
+    repeated: bool = False  # the story was seen before: the records are the first ones, again
 
 
 class EventStage:
     """Stage 3, keyed by event id: event state and novelty.
 
-    Idempotent outputs: the first ``wire.stories.clustered`` record of each story (by uri +
-    version + text hash) is kept with its event, and a story seen again — a redelivery after a
-    crash or a producer's re-send — gets exactly that record again, so "the latest record per
-    (uri, version)" is always the right one. It changes nothing else and sends nothing else: the
-    event snapshot it made is no longer the latest once later stories came (``wire.events`` is
-    compacted: the latest record per event must stay the newest state), and its alert was
-    acknowledged by the broker before the state was written (a story seen twice never alerts twice).
+    Idempotent outputs: the first records of each story (by uri + version + text hash) are kept
+    with its event, and a story seen again — a redelivery after a crash or a producer's re-send —
+    changes nothing and gets exactly those records again (:mod:`streams.core.redelivery`: its
+    clustered record and alert always, the snapshot while it is still the event's latest).
     """
 
     def __init__(self, events: MutableMapping[str, dict[str, Any]]) -> None:
@@ -274,10 +265,8 @@ class EventStage:
         old = [s for s in raw["stories"] if s["time"] < horizon]
         if not old:
             return False
-        first_results = dict(raw.get(FIRST_RESULTS, {}))
         gone_alerts = set()
         for s in old:
-            first_results.pop(f"{s['uri']}\x1f{s['version']}\x1f{s['text_hash']}", None)
             gone_alerts.add(alert_id_for(expiry.event_id, s["uri"], s["version"], s["text_hash"]))
         pruned = dict(raw)
         pruned["stories"] = [s for s in raw["stories"] if s["time"] >= horizon]
@@ -288,8 +277,8 @@ class EventStage:
         if "texts" in raw:  # what a next version is diffed against: only for uris it still has
             remaining = {s["uri"] for s in pruned["stories"]}
             pruned["texts"] = {uri: text for uri, text in raw["texts"].items() if uri in remaining}
-        pruned[FIRST_RESULTS] = first_results
-        self.events[expiry.event_id] = pruned
+        self.events[expiry.event_id] = redelivery.forget(
+            pruned, (f"{s['uri']}\x1f{s['version']}\x1f{s['text_hash']}" for s in old))
         return True
 
     def process(self, assigned: AssignedStory) -> EventResult:
@@ -297,10 +286,9 @@ class EventStage:
         enriched = assigned.enriched
         key = enriched.idempotency_key
         raw = self.events.get(event_id)
-        first_results = raw.get(FIRST_RESULTS, {}) if raw is not None else {}
-        first = first_results.get(key)
-        if first is not None:
-            return EventResult(first, None, None, (), repeated=True)
+        repeat = redelivery.repeat_of(raw, key)
+        if repeat is not None:
+            return EventResult(repeat.clustered, repeat.event, repeat.alert, (), repeated=True)
         state = EventState.from_dict(raw) if raw is not None else None
         applied = apply_story(state, assigned)
         changed = not applied.duplicate
@@ -322,9 +310,7 @@ class EventStage:
             "alert_id": applied.alert["alert_id"] if applied.alert else None,
         }
         if changed:
-            record = applied.state.to_dict()
-            record[FIRST_RESULTS] = {**first_results, key: clustered}
-            self.events[event_id] = record
+            self.events[event_id] = redelivery.remember(applied.state.to_dict(), raw, key, clustered, applied.alert)
         return EventResult(clustered, applied.state.snapshot() if changed else None, applied.alert,
                            applied.new_facts)
 
@@ -352,6 +338,8 @@ class Pipeline:
         for expiry in self.cluster_stage.expired:
             self.event_stage.expire(expiry)
         result = self.event_stage.process(AssignedStory(enriched, assignment))
+        if result.repeated:  # a story seen before alerts nothing new: replay lists each alert once
+            return Outcome(enriched=enriched, assignment=assignment)
         return Outcome(enriched=enriched, assignment=assignment, alert=result.alert, event=result.event,
                        new_facts=list(result.new_facts))
 

@@ -221,7 +221,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                 await fut
             overlay.flush()
             metrics.story_out("event")
-            if result.alert is not None:
+            if result.alert is not None and not result.repeated:  # a repeat sends its first alert again
                 metrics.alert_emitted()
 
     agents = {"decode": decode, "cluster": cluster, "event": event_state}

@@ -1,6 +1,7 @@
 """Idempotent outputs and bounded state of the core's stages.
 
-* A story seen again (redelivery, re-send) gets byte-identical ``wire.stories.clustered`` records.
+* A story seen again (redelivery, re-send) gets byte-identical ``wire.stories.clustered`` records
+  (and its first alert: tests/unit/test_redelivery.py).
 * Every record has a lifetime in stream time: idempotency records the event window, uri -> event
   the uri retention, event state until no uri leads to it — so state is flat in an endless
   stream, and a replay expires exactly what the stream did.
@@ -58,15 +59,18 @@ def test_a_redelivered_story_gets_the_byte_identical_clustered_record():
         assert again == first
 
 
-def test_a_repeat_sends_no_second_alert_and_no_stale_snapshot():
+def test_a_repeat_sends_its_first_alert_again_and_no_stale_snapshot():
     pipeline = Pipeline()
-    docs = [story(1, T0), story(1, T0 + 600, uri="urn:t:1b", extra="Police arrested 14 people near the depot.")]
+    docs = [story(1, T0), story(1, T0 + 600, uri="urn:t:1b", extra="Police arrested 14 people near the depot."),
+            story(1, T0 + 900, uri="urn:t:1c")]
     outcomes = [pipeline.process_document(d, arrival=0.0) for d in docs]
     assert outcomes[1].alert is not None
     enriched = enrich(decode_story(orjson.dumps(docs[1]), arrival=0.0))
     result = pipeline.event_stage.process(AssignedStory(enriched, Assignment(outcomes[1].assignment.event_id,
                                                                              False, 1.0, duplicate=True)))
-    assert result.repeated and result.alert is None and result.event is None
+    # (tests/unit/test_redelivery.py: the rest of what a repeat sends)
+    assert result.repeated and orjson.dumps(result.alert) == orjson.dumps(outcomes[1].alert)
+    assert result.event is None  # urn:t:1c made the event's latest snapshot
     assert result.clustered["alert_id"] == outcomes[1].alert["alert_id"]
 
 
