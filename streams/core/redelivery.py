@@ -7,8 +7,9 @@ still holds, by idempotency key (uri + version + text hash):
 
 * ``first_results``: the story's ``wire.stories.clustered`` record;
 * ``first_alerts``: its ``wire.story-updates`` alert, when it raised one;
-* ``latest_change``: the key of the story whose snapshot is the event's latest on ``wire.events``
-  (``None`` once an expiry pruned the state: no snapshot is sent for that).
+* ``latest_change``: the key of the story whose snapshot is the event's latest on ``wire.events``,
+  as its parts (a stored value holds no control character), ``None`` once an expiry pruned the
+  state (no snapshot is sent for that).
 
 A repeat re-sends the first two as they were, so "the latest record per (uri, version)" and "the
 record per ``alert_id``" are always right (the webhook dispatcher's delivered-markers keep a
@@ -41,6 +42,11 @@ class Repeat:
     alert: dict[str, Any] | None
 
 
+def key_parts(key: str) -> list[str]:
+    """An idempotency key (uri, version, text hash joined by U+001F) as its parts."""
+    return key.split("\x1f")
+
+
 def repeat_of(raw: Mapping[str, Any] | None, key: str) -> Repeat | None:
     """What to send again for the story ``key`` of the event whose table record is ``raw``;
     ``None`` when the event does not remember that story (it is processed as new)."""
@@ -50,7 +56,7 @@ def repeat_of(raw: Mapping[str, Any] | None, key: str) -> Repeat | None:
     if clustered is None:
         return None
     alert = raw.get(FIRST_ALERTS, {}).get(key)
-    event = EventState.from_dict(raw).snapshot() if raw.get(LATEST_CHANGE) == key else None
+    event = EventState.from_dict(raw).snapshot() if raw.get(LATEST_CHANGE) == key_parts(key) else None
     return Repeat(clustered, event, alert)
 
 
@@ -62,7 +68,7 @@ def remember(record: dict[str, Any], previous: Mapping[str, Any] | None, key: st
     first_alerts = previous.get(FIRST_ALERTS, {}) if previous is not None else {}
     record[FIRST_RESULTS] = {**first_results, key: clustered}
     record[FIRST_ALERTS] = {**first_alerts, key: alert} if alert is not None else dict(first_alerts)
-    record[LATEST_CHANGE] = key
+    record[LATEST_CHANGE] = key_parts(key)
     return record
 
 

@@ -55,7 +55,7 @@ if _N:
     def send_changelog(self, partition, key, value, *args, **kwargs):
         fut = _send(self, partition, key, value, *args, **kwargs)
         if (self.name == "events" and isinstance(value, dict)
-                and value.get("latest_change") in (value.get("first_alerts") or {})):
+                and "\x1f".join(value.get("latest_change") or ()) in (value.get("first_alerts") or {})):
             _seen[0] += 1
             if _seen[0] == _N:
                 print(f"test hook: SIGKILL once the event write of alerting story {_N} is acknowledged", flush=True)
