@@ -4,6 +4,7 @@ Prints one JSON object. Usage:
 
     python bench/core.py [--dev ../shared/data/cluster-dev.jsonl] [--stories 5000] [--runs 3]
     python bench/core.py --rss-stories 100000     # peak RSS with that many live stories in the window
+    python bench/core.py --compare main --runs 5  # this checkout's core against git revision main's
 
 The stories are generated from the dev file (bench/corpus.py); each run uses a fresh pipeline.
 What is timed is ``Pipeline.process_story`` — exactly what ``wirestream replay`` runs per story —
@@ -12,17 +13,26 @@ all the stories; ``ms_per_story_in_loop`` times the steps inside one replay loop
 its ``wall``; the isolated figures come out lower, see ``stage_costs_in_loop``).
 
 To time another checkout's core with this script: ``PYTHONPATH=/path/to/checkout python bench/core.py``.
+``--compare REV`` loads REV's ``streams/core`` side by side (as the package ``wirestream_rev``) and
+runs whole passes of both cores in one process, alternating (REV first), each on a fresh pipeline:
+CPU ms/story per pass, the medians, their ratio, and the load average before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import importlib
+import os
+import subprocess
+import tempfile
+import types
 import resource
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -117,12 +127,63 @@ def stage_costs_in_loop(raws: list[bytes]) -> dict[str, float]:
     return {k: round(1000 * v / n, 4) for k, v in t.items()}
 
 
+def load_core(rev: str) -> types.SimpleNamespace:
+    """``streams/core`` as it was at git revision ``rev``, importable next to this checkout's."""
+    root = Path(__file__).resolve().parents[1]
+    tmp = Path(tempfile.mkdtemp(prefix="wirestream-core-"))
+    pkg = tmp / "wirestream_rev"
+    pkg.mkdir()
+    names = subprocess.run(["git", "-C", str(root), "ls-tree", "--name-only", f"{rev}:streams/core"],
+                           check=True, capture_output=True, text=True).stdout.split()
+    for name in names:
+        if name.endswith(".py"):
+            src = subprocess.run(["git", "-C", str(root), "show", f"{rev}:streams/core/{name}"],
+                                 check=True, capture_output=True, text=True).stdout
+            (pkg / name).write_text(src)
+    sys.path.insert(0, str(tmp))
+    return types.SimpleNamespace(pipeline=importlib.import_module("wirestream_rev.pipeline"),
+                                 validate=importlib.import_module("wirestream_rev.validate"))
+
+
+def cpu_pass(raws: list[bytes], pipeline_cls: Any, decode: Any) -> float:
+    """CPU ms/story of one replay pass on a fresh pipeline."""
+    pipeline = pipeline_cls()
+    gc.collect()
+    t0 = time.process_time()
+    for raw in raws:
+        pipeline.process_story(decode(raw, arrival=0.0))
+    return 1000 * (time.process_time() - t0) / len(raws)
+
+
+def compare(raws: list[bytes], rev: str, passes: int) -> dict[str, Any]:
+    old = load_core(rev)
+    sides = {rev: (old.pipeline.Pipeline, old.validate.decode_story), "this": (Pipeline, decode_story)}
+    for cls, decode in sides.values():  # warm-up: models and word caches load
+        cpu_pass(raws[:200], cls, decode)
+    load_before = os.getloadavg()
+    ms: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(passes):
+        for name, (cls, decode) in sides.items():
+            ms[name].append(round(cpu_pass(raws, cls, decode), 4))
+    medians = {name: statistics.median(v) for name, v in ms.items()}
+    return {
+        "bench": "core_compare", "against": rev, "stories": len(raws), "passes": passes,
+        "cpu_ms_per_story": ms,
+        "cpu_ms_per_story_median": medians,
+        "stories_per_cpu_s_median": {name: round(1000 / v, 1) for name, v in medians.items()},
+        "speedup_median": round(medians[rev] / medians["this"], 3),
+        "speedup_per_pair": [round(a / b, 3) for a, b in zip(ms[rev], ms["this"])],
+        "loadavg_before_after": [round(x, 2) for x in load_before + os.getloadavg()],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bytes", type=int, default=3000)
+    parser.add_argument("--compare", metavar="REV", help="instead: time REV's core and this one, alternating")
     parser.add_argument("--rss-stories", type=int, default=0,
                         help="instead: replay this many stories inside one event window and report peak RSS")
     args = parser.parse_args()
@@ -146,6 +207,9 @@ def main() -> None:
         return
 
     raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
+    if args.compare:
+        print(orjson.dumps(compare(raws, args.compare, args.runs)).decode())
+        return
     mean_bytes = statistics.mean(len(r) for r in raws)
     runs = [throughput(raws) for _ in range(args.runs)]
     rates = [r["stories_per_s"] for r in runs]
