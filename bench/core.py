@@ -5,6 +5,7 @@ Prints one JSON object. Usage:
     python bench/core.py [--dev ../shared/data/cluster-dev.jsonl] [--stories 5000] [--runs 3]
     python bench/core.py --rss-stories 100000     # peak RSS with that many live stories in the window
     python bench/core.py --compare main --runs 5  # this checkout's core against git revision main's
+    python bench/core.py --compare main --file ../shared/data/cluster-dev-stream.jsonl   # on real articles
 
 The stories are generated from the dev file (bench/corpus.py); each run uses a fresh pipeline.
 What is timed is ``Pipeline.process_story`` — exactly what ``wirestream replay`` runs per story —
@@ -168,6 +169,7 @@ def compare(raws: list[bytes], rev: str, passes: int) -> dict[str, Any]:
     medians = {name: statistics.median(v) for name, v in ms.items()}
     return {
         "bench": "core_compare", "against": rev, "stories": len(raws), "passes": passes,
+        "mean_story_bytes": round(statistics.mean(len(r) for r in raws)),
         "cpu_ms_per_story": ms,
         "cpu_ms_per_story_median": medians,
         "stories_per_cpu_s_median": {name: round(1000 / v, 1) for name, v in medians.items()},
@@ -184,6 +186,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bytes", type=int, default=3000)
     parser.add_argument("--compare", metavar="REV", help="instead: time REV's core and this one, alternating")
+    parser.add_argument("--file", type=Path, help="with --compare: the first --stories lines of this JSONL file "
+                        "(real articles) instead of generated stories")
     parser.add_argument("--rss-stories", type=int, default=0,
                         help="instead: replay this many stories inside one event window and report peak RSS")
     args = parser.parse_args()
@@ -206,7 +210,10 @@ def main() -> None:
         }).decode())
         return
 
-    raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
+    if args.compare and args.file:
+        raws = [line for line in args.file.read_bytes().splitlines() if line.strip()][: args.stories]
+    else:
+        raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
     if args.compare:
         print(orjson.dumps(compare(raws, args.compare, args.runs)).decode())
         return

@@ -105,7 +105,8 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
     new_split = [_split(s) for s in new]
     old_words = [w for lowered in old_split for w in lowered]
     old_grams = _all_grams(old_words)
-    masked_grams = _all_grams([_mask(w) for w in old_words])
+    masked_words = [_mask(w) for w in old_words]
+    masked_grams = _all_grams(masked_words) if masked_words != old_words else old_grams
     # old "sentences" that are a bare figure ("1.", "20."): list numbers, cut-off text; moved onto
     # the end or start of a sentence they change nothing (a figure's text has no case to lower)
     fragments = {w for ws in old_split if ws and all(x[0].isdigit() for x in ws) for w in ws}
@@ -144,11 +145,14 @@ def _cover(words: Sequence[str], grams: set[tuple[str, ...]]) -> list[bool]:
     """Which words some run of ``WINDOW`` words around them (inside the sentence) in ``grams`` covers."""
     n = len(words)
     width = min(WINDOW, n)
-    covered = [False] * n
-    for i, window in enumerate(_windows(words, width) if width else [()]):
-        if window in grams:
-            for j in range(i, i + width):
-                covered[j] = True
+    if not width:
+        return []
+    # word j is covered when one of the windows starting at j - width + 1 .. j is in grams
+    hits = list(map(grams.__contains__, _windows(words, width)))
+    if width > 1:
+        pad = [False] * (width - 1)
+        hits = pad + hits + pad
+    covered = list(map(any, _windows(hits, width)))
     # at the sentence's edges a shorter run will do: "Nov. 3 presidential election" -> "Nov. 4
     # presidential election" leaves "presidential election" kept, only the figure changed
     for k in range(2, width):
@@ -168,12 +172,16 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tupl
     # a word is kept in its context, figures read as any figure — so a changed figure leaves its
     # neighbours kept ("Smith, 43, said" -> "Smith, 44, said": only "44" changed); a figure itself
     # is kept only with its own value
-    exact = _cover(words, old_grams)
-    masked = _cover([_mask(w) for w in words], masked_grams)
-    covered = [e or (m and not w[0].isdigit()) for e, m, w in zip(exact, masked, words)]
+    covered = _cover(words, old_grams)
+    masked = [_mask(w) for w in words] if not all(covered) else words
+    if masked != words:  # (without a figure the masked cover is the exact one: "#" is no word)
+        covered = [e or (m and not w[0].isdigit())
+                   for e, m, w in zip(covered, _cover(masked, masked_grams), words)]
     for edge in {0, n - 1}:
         if words[edge] in fragments:
             covered[edge] = True
+    if all(covered):  # nothing uncovered, content word or not
+        return Edit("kept", sentence, "")
     content = [is_content(m.group(0)) for m in matches]
     uncovered = [i for i in range(n) if not covered[i] and content[i]]
     if not uncovered:
