@@ -82,7 +82,9 @@ def _lowered(sentence: str) -> list[str]:
 
 def _windows(words: Sequence[str], n: int) -> zip:
     """``tuple(words[i:i + n])`` for every i where it is ``n`` long (``zip`` builds them in C)."""
-    return zip(*(words[k:] for k in range(n)))
+    if n == 3:
+        return zip(words, words[1:], words[2:])
+    return zip(*[words[k:] for k in range(n)])
 
 
 def _grams(words: Sequence[str]) -> set[tuple[str, ...]]:
