@@ -14,23 +14,23 @@ all the stories; ``ms_per_story_in_loop`` times the steps inside one replay loop
 its ``wall``; the isolated figures come out lower, see ``stage_costs_in_loop``).
 
 To time another checkout's core with this script: ``PYTHONPATH=/path/to/checkout python bench/core.py``.
-``--compare REV`` loads REV's ``streams/core`` side by side (as the package ``wirestream_rev``) and
-runs whole passes of both cores in one process, alternating (REV first), each on a fresh pipeline:
-CPU ms/story per pass, the medians, their ratio, and the load average before and after.
+``--compare REV`` checks REV out in a temporary git worktree and runs replay passes of REV's core
+and this checkout's, alternating (REV first), each pass in a process of its own after a warm-up:
+CPU ms/story per pass, the medians, the ratio of the medians and of each pair, and the load average
+before and after. (Two cores in one process do not time alike: loaded side by side, the one
+loaded second ran ~10% slower with the very same code.)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
-import importlib
 import os
-import subprocess
-import tempfile
-import types
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -38,12 +38,12 @@ from typing import Any
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import generate, load_rows  # noqa: E402
+from corpus import generate, load_rows
 
-from streams.core import langid, normalize  # noqa: E402
-from streams.core.pipeline import ClusterStage, EventStage, Pipeline, enrich  # noqa: E402
-from streams.core.models import AssignedStory  # noqa: E402
-from streams.core.validate import decode_story  # noqa: E402
+from streams.core import langid, normalize
+from streams.core.models import AssignedStory
+from streams.core.pipeline import ClusterStage, EventStage, Pipeline, enrich
+from streams.core.validate import decode_story
 
 DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cluster-dev.jsonl"
 
@@ -128,22 +128,11 @@ def stage_costs_in_loop(raws: list[bytes]) -> dict[str, float]:
     return {k: round(1000 * v / n, 4) for k, v in t.items()}
 
 
-def load_core(rev: str) -> types.SimpleNamespace:
-    """``streams/core`` as it was at git revision ``rev``, importable next to this checkout's."""
-    root = Path(__file__).resolve().parents[1]
-    tmp = Path(tempfile.mkdtemp(prefix="wirestream-core-"))
-    pkg = tmp / "wirestream_rev"
-    pkg.mkdir()
-    names = subprocess.run(["git", "-C", str(root), "ls-tree", "--name-only", f"{rev}:streams/core"],
-                           check=True, capture_output=True, text=True).stdout.split()
-    for name in names:
-        if name.endswith(".py"):
-            src = subprocess.run(["git", "-C", str(root), "show", f"{rev}:streams/core/{name}"],
-                                 check=True, capture_output=True, text=True).stdout
-            (pkg / name).write_text(src)
-    sys.path.insert(0, str(tmp))
-    return types.SimpleNamespace(pipeline=importlib.import_module("wirestream_rev.pipeline"),
-                                 validate=importlib.import_module("wirestream_rev.validate"))
+def one_pass(raws: list[bytes]) -> dict[str, float]:
+    """CPU ms/story of a replay pass on a fresh pipeline, after a 200-story warm-up (models and
+    word caches load) on another fresh one."""
+    cpu_pass(raws[:200], Pipeline, decode_story)
+    return {"cpu_ms_per_story": cpu_pass(raws, Pipeline, decode_story)}
 
 
 def cpu_pass(raws: list[bytes], pipeline_cls: Any, decode: Any) -> float:
@@ -156,20 +145,31 @@ def cpu_pass(raws: list[bytes], pipeline_cls: Any, decode: Any) -> float:
     return 1000 * (time.process_time() - t0) / len(raws)
 
 
-def compare(raws: list[bytes], rev: str, passes: int) -> dict[str, Any]:
-    old = load_core(rev)
-    sides = {rev: (old.pipeline.Pipeline, old.validate.decode_story), "this": (Pipeline, decode_story)}
-    for cls, decode in sides.values():  # warm-up: models and word caches load
-        cpu_pass(raws[:200], cls, decode)
+def compare(args: argparse.Namespace, passes: int) -> dict[str, Any]:
+    """Passes of REV's core and this checkout's, alternating, each in a process of its own (two
+    cores in one process do not time alike: the one loaded second ran ~10% slower, same code)."""
+    root = Path(__file__).resolve().parents[1]
+    rev = args.compare
+    child = [sys.executable, str(Path(__file__).resolve()), "--one-pass", "--stories", str(args.stories),
+             "--bytes", str(args.bytes), "--dev", str(args.dev)] + (["--file", str(args.file)] if args.file else [])
     load_before = os.getloadavg()
-    ms: dict[str, list[float]] = {name: [] for name in sides}
-    for _ in range(passes):
-        for name, (cls, decode) in sides.items():
-            ms[name].append(round(cpu_pass(raws, cls, decode), 4))
+    ms: dict[str, list[float]] = {rev: [], "this": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "rev"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)
+        try:
+            for _ in range(passes):
+                for name, path in ((rev, tree), ("this", root)):
+                    out = subprocess.run(child, check=True, capture_output=True, text=True, cwd=root,
+                                         env={**os.environ, "PYTHONPATH": str(path)}).stdout
+                    ms[name].append(round(orjson.loads(out.splitlines()[-1])["cpu_ms_per_story"], 4))
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], check=False)
     medians = {name: statistics.median(v) for name, v in ms.items()}
     return {
-        "bench": "core_compare", "against": rev, "stories": len(raws), "passes": passes,
-        "mean_story_bytes": round(statistics.mean(len(r) for r in raws)),
+        "bench": "core_compare", "against": rev, "stories": args.stories, "passes": passes,
+        "source": str(args.file) if args.file else "generated",
         "cpu_ms_per_story": ms,
         "cpu_ms_per_story_median": medians,
         "stories_per_cpu_s_median": {name: round(1000 / v, 1) for name, v in medians.items()},
@@ -186,6 +186,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bytes", type=int, default=3000)
     parser.add_argument("--compare", metavar="REV", help="instead: time REV's core and this one, alternating")
+    parser.add_argument("--one-pass", action="store_true", help=argparse.SUPPRESS)  # a --compare pass
     parser.add_argument("--file", type=Path, help="with --compare: the first --stories lines of this JSONL file "
                         "(real articles) instead of generated stories")
     parser.add_argument("--rss-stories", type=int, default=0,
@@ -210,12 +211,15 @@ def main() -> None:
         }).decode())
         return
 
-    if args.compare and args.file:
+    if args.file and (args.compare or args.one_pass):
         raws = [line for line in args.file.read_bytes().splitlines() if line.strip()][: args.stories]
     else:
         raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
+    if args.one_pass:
+        print(orjson.dumps(one_pass(raws)).decode())
+        return
     if args.compare:
-        print(orjson.dumps(compare(raws, args.compare, args.runs)).decode())
+        print(orjson.dumps(compare(args, args.runs)).decode())
         return
     mean_bytes = statistics.mean(len(r) for r in raws)
     runs = [throughput(raws) for _ in range(args.runs)]
