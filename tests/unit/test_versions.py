@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from streams.core import versions
 from streams.core.facts import is_content_word
 from streams.core.novelty import _figure_keys, assess
 from streams.core.pipeline import Pipeline
@@ -162,11 +165,6 @@ def test_seed_000_then_003_then_003_again_as_version_2() -> None:
 
 
 # --- the cover, as written for speed, against its definition ---------------------------------
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from streams.core import versions  # noqa: E402
 
 _VOCAB = st.sampled_from(["the", "mayor", "bridge", "said", "14", "15", "40,000", "army", "town"])
 
