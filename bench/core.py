@@ -4,6 +4,8 @@ Prints one JSON object. Usage:
 
     python bench/core.py [--dev ../shared/data/cluster-dev.jsonl] [--stories 5000] [--runs 3]
     python bench/core.py --rss-stories 100000     # peak RSS with that many live stories in the window
+    python bench/core.py --compare main --runs 5  # this checkout's core against git revision main's
+    python bench/core.py --compare main --file ../shared/data/cluster-dev-stream.jsonl   # on real articles
 
 The stories are generated from the dev file (bench/corpus.py); each run uses a fresh pipeline.
 What is timed is ``Pipeline.process_story`` — exactly what ``wirestream replay`` runs per story —
@@ -12,27 +14,36 @@ all the stories; ``ms_per_story_in_loop`` times the steps inside one replay loop
 its ``wall``; the isolated figures come out lower, see ``stage_costs_in_loop``).
 
 To time another checkout's core with this script: ``PYTHONPATH=/path/to/checkout python bench/core.py``.
+``--compare REV`` checks REV out in a temporary git worktree and runs replay passes of REV's core
+and this checkout's, alternating (REV first), each pass in a process of its own after a warm-up:
+CPU ms/story per pass, the medians, the ratio of the medians and of each pair, and the load average
+before and after. (Two cores in one process do not time alike: loaded side by side, the one
+loaded second ran ~10% slower with the very same code.)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import generate, load_rows  # noqa: E402
+from corpus import generate, load_rows
 
-from streams.core import langid, normalize  # noqa: E402
-from streams.core.pipeline import ClusterStage, EventStage, Pipeline, enrich  # noqa: E402
-from streams.core.models import AssignedStory  # noqa: E402
-from streams.core.validate import decode_story  # noqa: E402
+from streams.core import langid, normalize
+from streams.core.models import AssignedStory
+from streams.core.pipeline import ClusterStage, EventStage, Pipeline, enrich
+from streams.core.validate import decode_story
 
 DEFAULT_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "cluster-dev.jsonl"
 
@@ -117,12 +128,67 @@ def stage_costs_in_loop(raws: list[bytes]) -> dict[str, float]:
     return {k: round(1000 * v / n, 4) for k, v in t.items()}
 
 
+def one_pass(raws: list[bytes]) -> dict[str, float]:
+    """CPU ms/story of a replay pass on a fresh pipeline, after a 200-story warm-up (models and
+    word caches load) on another fresh one."""
+    cpu_pass(raws[:200], Pipeline, decode_story)
+    return {"cpu_ms_per_story": cpu_pass(raws, Pipeline, decode_story)}
+
+
+def cpu_pass(raws: list[bytes], pipeline_cls: Any, decode: Any) -> float:
+    """CPU ms/story of one replay pass on a fresh pipeline."""
+    pipeline = pipeline_cls()
+    gc.collect()
+    t0 = time.process_time()
+    for raw in raws:
+        pipeline.process_story(decode(raw, arrival=0.0))
+    return 1000 * (time.process_time() - t0) / len(raws)
+
+
+def compare(args: argparse.Namespace, passes: int) -> dict[str, Any]:
+    """Passes of REV's core and this checkout's, alternating, each in a process of its own (two
+    cores in one process do not time alike: the one loaded second ran ~10% slower, same code)."""
+    root = Path(__file__).resolve().parents[1]
+    rev = args.compare
+    child = [sys.executable, str(Path(__file__).resolve()), "--one-pass", "--stories", str(args.stories),
+             "--bytes", str(args.bytes), "--dev", str(args.dev)] + (["--file", str(args.file)] if args.file else [])
+    load_before = os.getloadavg()
+    ms: dict[str, list[float]] = {rev: [], "this": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "rev"
+        subprocess.run(["git", "-C", str(root), "worktree", "add", "--detach", str(tree), rev],
+                       check=True, capture_output=True)
+        try:
+            for _ in range(passes):
+                for name, path in ((rev, tree), ("this", root)):
+                    out = subprocess.run(child, check=True, capture_output=True, text=True, cwd=root,
+                                         env={**os.environ, "PYTHONPATH": str(path)}).stdout
+                    ms[name].append(round(orjson.loads(out.splitlines()[-1])["cpu_ms_per_story"], 4))
+        finally:
+            subprocess.run(["git", "-C", str(root), "worktree", "remove", "--force", str(tree)], check=False)
+    medians = {name: statistics.median(v) for name, v in ms.items()}
+    return {
+        "bench": "core_compare", "against": rev, "stories": args.stories, "passes": passes,
+        "source": str(args.file) if args.file else "generated",
+        "cpu_ms_per_story": ms,
+        "cpu_ms_per_story_median": medians,
+        "stories_per_cpu_s_median": {name: round(1000 / v, 1) for name, v in medians.items()},
+        "speedup_median": round(medians[rev] / medians["this"], 3),
+        "speedup_per_pair": [round(a / b, 3) for a, b in zip(ms[rev], ms["this"])],
+        "loadavg_before_after": [round(x, 2) for x in load_before + os.getloadavg()],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dev", type=Path, default=DEFAULT_DEV)
     parser.add_argument("--stories", type=int, default=5000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--bytes", type=int, default=3000)
+    parser.add_argument("--compare", metavar="REV", help="instead: time REV's core and this one, alternating")
+    parser.add_argument("--one-pass", action="store_true", help=argparse.SUPPRESS)  # a --compare pass
+    parser.add_argument("--file", type=Path, help="with --compare: the first --stories lines of this JSONL file "
+                        "(real articles) instead of generated stories")
     parser.add_argument("--rss-stories", type=int, default=0,
                         help="instead: replay this many stories inside one event window and report peak RSS")
     args = parser.parse_args()
@@ -145,7 +211,16 @@ def main() -> None:
         }).decode())
         return
 
-    raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
+    if args.file and (args.compare or args.one_pass):
+        raws = [line for line in args.file.read_bytes().splitlines() if line.strip()][: args.stories]
+    else:
+        raws = [orjson.dumps(s) for s in generate(rows, args.stories, target_bytes=args.bytes)]
+    if args.one_pass:
+        print(orjson.dumps(one_pass(raws)).decode())
+        return
+    if args.compare:
+        print(orjson.dumps(compare(args, args.runs)).decode())
+        return
     mean_bytes = statistics.mean(len(r) for r in raws)
     runs = [throughput(raws) for _ in range(args.runs)]
     rates = [r["stories_per_s"] for r in runs]

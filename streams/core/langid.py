@@ -302,10 +302,10 @@ ROMAN_SHARE = 0.3
 ROMAN_MIN_WORDS = 3
 
 
-def _romanized_hindustani(text: str) -> Decision | None:
-    """Hindi or Urdu typed in (ASCII) Latin letters, or None. Checked first on Latin text:
-    the romanization is plain ASCII, which keeps Maori "mai", Slovene "se ne" out."""
-    toks = wordlm.tokens(text, LM_TOKENS)
+def _romanized_hindustani(toks: list[str]) -> Decision | None:
+    """Hindi or Urdu typed in (ASCII) Latin letters, or None, from the text's first words
+    (``wordlm.tokens(text, LM_TOKENS)``). Checked first on Latin text: the romanization is
+    plain ASCII, which keeps Maori "mai", Slovene "se ne" out."""
     if len(toks) < ROMAN_MIN_WORDS or not all(t.isascii() for t in toks):
         return None
     hits = sum(1 for t in toks if t in _HINDUSTANI or t in _URDU_SPELLINGS)
@@ -578,8 +578,10 @@ def _analyse(text: str, hint: str | None) -> Decision:
             chars = Counter(text.lower())
         text = _only_script(text, script, chars)
 
+    toks = None  # the text's first words, for the romanized check and the word model
     if script == "Latin":
-        romanized = _romanized_hindustani(text)
+        toks = wordlm.tokens(text, LM_TOKENS)
+        romanized = _romanized_hindustani(toks)
         if romanized is not None:
             return romanized
 
@@ -623,7 +625,8 @@ def _analyse(text: str, hint: str | None) -> Decision:
     lead = max(scores.values())
     alive = frozenset(lang for lang, v in scores.items() if v >= lead - LM_MARGIN)
     if len(alive) > 1 and script in _WORD_SCRIPTS:
-        toks = wordlm.tokens(text, LM_TOKENS)
+        if toks is None:
+            toks = wordlm.tokens(text, LM_TOKENS)
         if toks and all(map(wordlm.available, alive)):
             scale = LM_WEIGHT * min(len(toks), LM_CAP)
             lm = {lang: scale * mean for lang, (mean, _) in wordlm.score(toks, alive).items()}

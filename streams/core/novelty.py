@@ -133,9 +133,10 @@ _TRIM = " ,;:-\u2013\u2014\"'\u201c\u201d\u2018\u2019()[]"
 def _new_fact(fact: Fact, unknown_keys: set[str], numbers: Sequence[str], score: float, *,
               text: str | None = None, context: str | None = None) -> NewFact | None:
     """The reported fact, naming what makes it new (None when it names nothing: never reported)."""
-    names = name_phrases(fact) if any(fact.surfaces[k][1] for k in unknown_keys) else ()
-    terms = tuple(surface for k, (surface, name) in fact.surfaces.items() if k in unknown_keys and not name)
-    new_names = tuple(name for name, keys_ in names if any(k in unknown_keys for k in keys_))
+    surfaces = fact.surfaces
+    names = name_phrases(fact) if any([surfaces[k][1] for k in unknown_keys]) else ()
+    terms = tuple([surface for k, (surface, name) in surfaces.items() if not name and k in unknown_keys])
+    new_names = tuple([name for name, keys_ in names if not unknown_keys.isdisjoint(keys_)])
     if not terms:  # nothing but names or figures: they are the terms that make it new
         terms = new_names or tuple(fact.surfaces[k][0] for k in fact.weights if k in unknown_keys) or tuple(numbers)
     if not terms:
@@ -151,7 +152,7 @@ def _judge(fact: Fact, known: _Known, min_share: float) -> NewFact | None:
     # Tuesday") when no known fact states it in this context
     new_figures = [f.surface for f in fact.figures if not f.date and not known.knows_figure(f.key, keys)]
     new_weight, score = _unknown_weight(fact, known.terms)
-    unknown_keys = {k for k in fact.weights if k not in known.terms}
+    unknown_keys = keys - known.terms
     if new_figures or (new_weight >= MIN_NEW_WEIGHT and score >= min_share):
         return _new_fact(fact, unknown_keys, new_figures, max(score, 1.0 if new_figures else 0.0))
     if new_weight >= MIN_NEW_WEIGHT:

@@ -65,13 +65,31 @@ class EditScript:
         return tuple(e for e in self.edits if e.kind != "kept")
 
 
-def _words(sentence: str) -> list[re.Match[str]]:
-    return list(WORD.finditer(sentence))
+# A sentence's words (the matches, and their lowercased text), found once per ``diff`` call: each
+# sentence's words are read by several steps (grams, cover, figures by position, removed).
+_Split = tuple[list[re.Match[str]], list[str]]
+
+
+def _split(sentence: str) -> _Split:
+    matches = list(WORD.finditer(sentence))
+    return matches, [m.group(0).lower() for m in matches]
+
+
+def _lowered(sentence: str) -> list[str]:
+    """``_split(sentence)[1]`` (an old sentence's words: no positions needed)."""
+    return [w.lower() for w in WORD.findall(sentence)]
+
+
+def _windows(words: Sequence[str], n: int) -> zip:
+    """``tuple(words[i:i + n])`` for every i where it is ``n`` long (``zip`` builds them in C)."""
+    if n == 3:
+        return zip(words, words[1:], words[2:])
+    return zip(*[words[k:] for k in range(n)])
 
 
 def _grams(words: Sequence[str]) -> set[tuple[str, ...]]:
     n = min(WINDOW, len(words))
-    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
+    return set(_windows(words, n)) if n else {()}
 
 
 Figures = Callable[[str], Sequence[tuple[int, int, str]]]
@@ -85,28 +103,31 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
     words make an edit. ``figures(sentence)``: each figure's (start, end, comparable key), in
     order — for comparing figures by position (None: words only).
     """
-    old_words = [m.group(0).lower() for s in old for m in _words(s)]
+    old_split = [_lowered(s) for s in old]
+    new_split = [_split(s) for s in new]
+    old_words = [w for lowered in old_split for w in lowered]
     old_grams = _all_grams(old_words)
-    masked_grams = _all_grams([_mask(w) for w in old_words])
+    masked_words = [_mask(w) for w in old_words]
+    masked_grams = _all_grams(masked_words) if masked_words != old_words else old_grams
     # old "sentences" that are a bare figure ("1.", "20."): list numbers, cut-off text; moved onto
-    # the end or start of a sentence they change nothing
-    fragments = {w for s in old if (ws := [m.group(0) for m in _words(s)]) and all(x[0].isdigit() for x in ws)
-                 for w in ws}
-    edits = [_edit(s, old_grams, masked_grams, is_content, fragments) for s in new]
+    # the end or start of a sentence they change nothing (a figure's text has no case to lower)
+    fragments = {w for ws in old_split if ws and all(x[0].isdigit() for x in ws) for w in ws}
+    edits = [_edit(s, old_grams, masked_grams, is_content, fragments, split)
+             for s, split in zip(new, new_split)]
     if figures is not None:
-        old_sets = [{m.group(0).lower() for m in _words(s)} for s in old]
+        old_sets = [set(lowered) for lowered in old_split]
         old_figures: dict[int, list[str]] = {}
         old_stream = f" {' '.join(old_words)} "
         for n, edit in enumerate(edits):
             if edit.kind in ("kept", "changed"):
-                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_stream, fragments)
+                edits[n] = _figures_by_position(edit, old, old_sets, old_figures, figures, old_stream, fragments,
+                                                new_split[n])
     new_grams: set[tuple[str, ...]] = set()
-    for s in new:
-        new_grams |= _grams([m.group(0).lower() for m in _words(s)])
+    for _, words in new_split:
+        new_grams |= _grams(words)
     removed = 0
-    for s in old:
-        words = [m.group(0).lower() for m in _words(s)]
-        if words and not (_grams(words) & new_grams):
+    for words in old_split:
+        if words and new_grams.isdisjoint(_grams(words)):
             removed += 1
     return EditScript(tuple(edits), removed)
 
@@ -114,7 +135,7 @@ def diff(old: Sequence[str], new: Sequence[str], is_content: Callable[[str], boo
 def _all_grams(words: Sequence[str]) -> set[tuple[str, ...]]:
     grams: set[tuple[str, ...]] = set()
     for n in range(1, WINDOW + 1):  # shorter grams for sentences shorter than the window
-        grams.update(tuple(words[i:i + n]) for i in range(len(words) - n + 1))
+        grams.update(_windows(words, n))
     return grams
 
 
@@ -126,11 +147,14 @@ def _cover(words: Sequence[str], grams: set[tuple[str, ...]]) -> list[bool]:
     """Which words some run of ``WINDOW`` words around them (inside the sentence) in ``grams`` covers."""
     n = len(words)
     width = min(WINDOW, n)
-    covered = [False] * n
-    for i in range(n - width + 1):
-        if tuple(words[i:i + width]) in grams:
-            for j in range(i, i + width):
-                covered[j] = True
+    if not width:
+        return []
+    # word j is covered when one of the windows starting at j - width + 1 .. j is in grams
+    hits = list(map(grams.__contains__, _windows(words, width)))
+    if width > 1:
+        pad = [False] * (width - 1)
+        hits = pad + hits + pad
+    covered = list(map(any, _windows(hits, width)))
     # at the sentence's edges a shorter run will do: "Nov. 3 presidential election" -> "Nov. 4
     # presidential election" leaves "presidential election" kept, only the figure changed
     for k in range(2, width):
@@ -142,21 +166,24 @@ def _cover(words: Sequence[str], grams: set[tuple[str, ...]]) -> list[bool]:
 
 
 def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tuple[str, ...]],
-          is_content: Callable[[str], bool], fragments: set[str] = frozenset()) -> Edit:
-    matches = _words(sentence)
-    words = [m.group(0).lower() for m in matches]
+          is_content: Callable[[str], bool], fragments: set[str] = frozenset(), split: _Split | None = None) -> Edit:
+    matches, words = split if split is not None else _split(sentence)
     n = len(words)
     if n == 0:
         return Edit("kept", sentence, "")
     # a word is kept in its context, figures read as any figure — so a changed figure leaves its
     # neighbours kept ("Smith, 43, said" -> "Smith, 44, said": only "44" changed); a figure itself
     # is kept only with its own value
-    exact = _cover(words, old_grams)
-    masked = _cover([_mask(w) for w in words], masked_grams)
-    covered = [e or (m and not w[0].isdigit()) for e, m, w in zip(exact, masked, words)]
+    covered = _cover(words, old_grams)
+    masked = [_mask(w) for w in words] if not all(covered) else words
+    if masked != words:  # (without a figure the masked cover is the exact one: "#" is no word)
+        covered = [e or (m and not w[0].isdigit())
+                   for e, m, w in zip(covered, _cover(masked, masked_grams), words)]
     for edge in {0, n - 1}:
         if words[edge] in fragments:
             covered[edge] = True
+    if all(covered):  # nothing uncovered, content word or not
+        return Edit("kept", sentence, "")
     content = [is_content(m.group(0)) for m in matches]
     uncovered = [i for i in range(n) if not covered[i] and content[i]]
     if not uncovered:
@@ -203,7 +230,7 @@ def _edit(sentence: str, old_grams: set[tuple[str, ...]], masked_grams: set[tupl
 
 def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[str]],
                          old_figures: dict[int, list[str]], figures: Figures, old_stream: str,
-                         fragments: set[str]) -> Edit:
+                         fragments: set[str], split: _Split) -> Edit:
     """``edit`` with the figures whose value at their place changed added to its changed spans.
 
     The figure sequences are aligned with the old sentences the new one comes from. With one source
@@ -214,7 +241,8 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
     found = figures(edit.sentence)
     if not found:
         return edit
-    words = {m.group(0).lower() for m in _words(edit.sentence)}
+    matches, lowered = split  # of edit.sentence
+    words = set(lowered)
     source: list[str] = []
     sources = 0
     for i, old_words in enumerate(old_sets):
@@ -227,8 +255,6 @@ def _figures_by_position(edit: Edit, old: Sequence[str], old_sets: Sequence[set[
     keys = [key for _, _, key in found]
     if keys == source:
         return edit
-    matches = _words(edit.sentence)
-    lowered = [m.group(0).lower() for m in matches]
     changed = []
     if len(source) == len(keys):  # as many figures: compared place by place
         out_of_step = [j for j, (a, b) in enumerate(zip(source, keys)) if a != b]

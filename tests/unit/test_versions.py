@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from streams.core import versions
 from streams.core.facts import is_content_word
 from streams.core.novelty import _figure_keys, assess
 from streams.core.pipeline import Pipeline
@@ -159,3 +162,37 @@ def test_seed_000_then_003_then_003_again_as_version_2() -> None:
     assert second.alert is not None and any("millet" in f["text"] for f in second.alert["new_facts"])
     assert third.assignment.event_id == first.assignment.event_id
     assert third.alert is None and not third.new_facts
+
+
+# --- the cover, as written for speed, against its definition ---------------------------------
+
+_VOCAB = st.sampled_from(["the", "mayor", "bridge", "said", "14", "15", "40,000", "army", "town"])
+
+
+def _cover_by_definition(words: list[str], grams: set[tuple[str, ...]]) -> list[bool]:
+    """A word is covered when a run of ``WINDOW`` words around it (inside the sentence) is in
+    ``grams``; at the edges a shorter run will do (the loop ``_cover`` replaced)."""
+    n = len(words)
+    width = min(versions.WINDOW, n)
+    covered = [False] * n
+    for i in range(n - width + 1):
+        if tuple(words[i:i + width]) in grams:
+            for j in range(i, i + width):
+                covered[j] = True
+    for k in range(2, width):
+        if tuple(words[:k]) in grams:
+            covered[:k] = [True] * k
+        if tuple(words[n - k:]) in grams:
+            covered[n - k:] = [True] * k
+    return covered
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_VOCAB, max_size=12), st.lists(_VOCAB, max_size=30))
+def test_cover_is_its_definition(words: list[str], old: list[str]) -> None:
+    grams = versions._all_grams(old)
+    assert versions._cover(words, grams) == _cover_by_definition(words, grams)
+    masked = [versions._mask(w) for w in words]
+    masked_grams = versions._all_grams([versions._mask(w) for w in old])
+    if masked == words:  # no figure: the masked cover diff() skips is the exact one
+        assert versions._cover(masked, masked_grams) == versions._cover(words, grams)
