@@ -109,7 +109,8 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
                  fetch_max_wait_ms: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A ``wirestream worker`` (kind "pipeline") or the pass-through app (kind "ceiling")."""
     data_dir = workdir / f"{settings.app_id}-{index}"
-    common = ["--broker", settings.broker, "--web-port", str(free_port()), "--data-dir", str(data_dir),
+    web_port = free_port()
+    common = ["--broker", settings.broker, "--web-port", str(web_port), "--data-dir", str(data_dir),
               "--topic-prefix", settings.topic_prefix, "--partitions", str(settings.partitions),
               "--app-id", settings.app_id, "--loglevel", "warning"]
     if kind == "pipeline":
@@ -129,7 +130,28 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
     finally:
         log.close()
     proc.log_path = workdir / f"{settings.app_id}-{index}.log"  # type: ignore[attr-defined]
+    proc.web_port = web_port  # type: ignore[attr-defined]
     return proc
+
+
+def worker_metrics(proc: subprocess.Popen) -> dict[str, float]:
+    """The worker's own counters (GET /metrics): ``stories_in:<stage>`` and ``core_s:<stage>`` (the
+    seconds its stages spent in the core's calls); empty if it does not answer."""
+    import urllib.request
+
+    out: dict[str, float] = {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{proc.web_port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except (OSError, AttributeError):
+        return out
+    names = {"wirestream_stories_in_total": "stories_in", "wirestream_processing_latency_seconds_sum": "core_s"}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in names and 'stage="' in rest:
+            stage = rest.split('stage="', 1)[1].split('"', 1)[0]
+            out[f"{names[name]}:{stage}"] = float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def log_tail(proc: subprocess.Popen, lines: int = 15) -> str:
