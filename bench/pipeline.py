@@ -112,7 +112,7 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
     web_port = free_port()
     common = ["--broker", settings.broker, "--web-port", str(web_port), "--data-dir", str(data_dir),
               "--topic-prefix", settings.topic_prefix, "--partitions", str(settings.partitions),
-              "--app-id", settings.app_id, "--loglevel", "warning"]
+              "--app-id", settings.app_id, "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "warning")]
     if kind == "pipeline":
         target = ["streams.cli", "worker", *common]
     else:
