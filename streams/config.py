@@ -159,6 +159,12 @@ class Settings:
     # 100 ms halves produce -> alert p50 against 250 (bench/README.md "Pipeline"); much shorter
     # waits make Faust's rebalance races likelier (streams/kafka/consumer.py).
     fetch_max_wait_ms: int = 100
+    # The worker moves its long-lived state out of the garbage collector's full passes every this
+    # many seconds (gc.freeze; 0: Python's default collector) and runs one real full pass every
+    # gc_full_seconds: a full pass over a big state stops every story for 0.1-1 s
+    # (streams/runtime/gc_policy.py; bench/README.md "Pipeline").
+    gc_freeze_seconds: float = 10.0
+    gc_full_seconds: float = 3600.0
     # "at_least_once" (default; every broker) or "exactly_once": Faust's transactions — each
     # stage's outputs, table changes and input offsets commit together (Apache Kafka only;
     # downstream readers need isolation.level=read_committed to see only committed records)
@@ -272,6 +278,8 @@ class Settings:
             raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
         if not 1 <= self.fetch_max_wait_ms <= 30000:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
+        if self.gc_freeze_seconds < 0 or self.gc_full_seconds <= 0:
+            raise ConfigError("gc_freeze_seconds must be >= 0 (0: off) and gc_full_seconds positive")
         if self.processing_guarantee not in PROCESSING_GUARANTEES:
             raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={self.processing_guarantee!r} is not one of "
                               f"{', '.join(PROCESSING_GUARANTEES)}")

@@ -228,6 +228,15 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
         cluster_stage.rebuild()
         log.info("wirestream: cluster state recovered, index rebuilt (%d event profiles)", len(profiles))
 
+    if settings.gc_freeze_seconds > 0:
+        from .gc_policy import GcPolicy
+
+        gc_policy = GcPolicy(settings.gc_freeze_seconds, settings.gc_full_seconds)
+
+        @app.timer(interval=settings.gc_freeze_seconds, name="wirestream.gc")
+        async def _gc_freeze() -> None:
+            gc_policy.tick()
+
     metrics = Metrics()
     pending, dispatcher = wire_webhooks(app, settings, topics, metrics)
 
