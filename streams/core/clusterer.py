@@ -71,8 +71,8 @@ class ClusterConfig:
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
     # score: logistic regression weights over FEATURE_NAMES and the join probability, fitted on the
     # tune half of the dev suite (``python bench/fit_clusterer.py`` makes them again)
-    weights: tuple[float, ...] = (10.06, 3.318, -0.94, 1.028, 0.36, 4.676, -2.336, -0.923, 14.443, -4.141, -3.288, 8.991,
-                                  -8.347, -1.55, 1.49, -7.471, 0.0, 0.0, -7.3)
+    weights: tuple[float, ...] = (5.792, 2.963, -0.527, 0.603, 0.24, 3.192, -2.087, -0.992, 14.515, -4.324, -3.583, 9.981,
+                                  -7.716, -1.598, 2.071, -7.993, 6.485, -1.81, -8.557)
     threshold: float = 0.4  # join when the probability reaches this
     # Without the semantic model (``wordllama`` not installed, or ``semantic=False``) the sem_* features
     # are 0 and these weights, fitted without them (``fit_clusterer.py --no-semantic``), are used.
