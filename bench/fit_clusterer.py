@@ -149,8 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     y = np.concatenate([p[1] for p in parts])
     # every file weighs the same in total, whatever its number of pairs
     sw = np.concatenate([np.full(len(p[1]), len(y) / (len(parts) * max(1, len(p[1])))) for p in parts])
-    w = fit_logistic(x, y, sw, args.l2)
-    weights = tuple(round(float(v), 3) for v in w)
+    weights = tuple(round(float(v), 3) for v in fit_logistic(x, y, sw, args.l2))
     print(f"{len(y)} pairs, {int(y.sum())} positive; weights {dict(zip(FEATURE_NAMES, weights))}", file=sys.stderr)
 
     scores = {}

@@ -71,8 +71,8 @@ class ClusterConfig:
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
     # score: logistic regression weights over FEATURE_NAMES and the join probability, fitted on the
     # tune half of the dev suite (``python bench/fit_clusterer.py`` makes them again)
-    weights: tuple[float, ...] = (5.792, 2.963, -0.527, 0.603, 0.24, 3.192, -2.087, -0.992, 14.515, -4.324, -3.583, 9.981,
-                                  -7.716, -1.598, 2.071, -7.993, 6.485, -1.81, -8.557)
+    weights: tuple[float, ...] = (5.788, 2.963, -0.528, 0.603, 0.24, 3.191, -2.087, -0.992, 14.516, -4.326, -3.584, 9.989,
+                                  -7.711, -1.597, 2.069, -7.994, 6.497, -1.826, -8.561)
     threshold: float = 0.4  # join when the probability reaches this
     # Without the semantic model (``wordllama`` not installed, or ``semantic=False``) the sem_* features
     # are 0 and these weights, fitted without them (``fit_clusterer.py --no-semantic``), are used.
@@ -442,11 +442,13 @@ class Clusterer:
         if sem is None:
             sem = sem_cosines(sf, [p])[0]
         f = pair_features(sf, p, cfg, self.hours(st, p, now), sem)
-        z = sum(w * x for w, x in zip(self.weights, f))
         if lang is not None and lang not in p.get("l", ()):
-            # Another language than the event's: words differ, names and figures carry the match.
+            # Another language than the event's: words differ, names and figures carry the match; and
+            # the semantic vectors (an English-centric model) do not: the weights fitted without them.
             a, b, c = cfg.cross_weights
-            z = max(z, a * f[3] + b * f[4] + c)
+            z = max(sum(w * x for w, x in zip(cfg.weights_plain, f)), a * f[3] + b * f[4] + c)
+        else:
+            z = sum(w * x for w, x in zip(self.weights, f))
         return _sigmoid(z)
 
     def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:

@@ -29,19 +29,40 @@ _lock = threading.Lock()
 _loaded: dict[str, Embedder | None] = {}
 
 
+_WORD_CACHE = 200_000  # words whose token ids are kept before the cache starts over
+
+
 class Embedder:
     """Mean-pooled static token embeddings (int8 unit vectors)."""
 
     def __init__(self, tokenizer, matrix: np.ndarray) -> None:
         self._tokenizer = tokenizer
-        self._matrix = matrix  # (vocab, DIM) float16
+        self._matrix = matrix  # (vocab, DIM) float32
+        self._words: dict[str, list[int]] = {}  # word -> its token ids (a pure function of the word)
+
+    def token_ids(self, text: str) -> list[int]:
+        """Token ids of the text's words, each word tokenized alone (SentencePiece pieces never span a
+        space, so this is the whole text's tokenization; and a word's ids are cached: BPE over a whole
+        text as one piece costs ~1 ms)."""
+        words = self._words
+        if len(words) > _WORD_CACHE:
+            words.clear()
+        ids: list[int] = []
+        for w in text.split():
+            t = words.get(w)
+            if t is None:
+                t = words[w] = self._tokenizer.encode(w, add_special_tokens=False).ids
+            ids.extend(t)
+            if len(ids) >= MAX_TOKENS:
+                return ids[:MAX_TOKENS]
+        return ids
 
     def embed(self, text: str) -> np.ndarray | None:
         """The text's int8 vector, None when it has no token."""
-        ids = self._tokenizer.encode(text, add_special_tokens=False).ids[:MAX_TOKENS]
+        ids = self.token_ids(text)
         if not ids:
             return None
-        return quantize(self._matrix[ids].sum(axis=0, dtype=np.float32))
+        return quantize(self._matrix[ids].sum(axis=0))
 
 
 def quantize(v: np.ndarray) -> np.ndarray | None:
@@ -84,4 +105,4 @@ def _load(model: str) -> Embedder | None:
         return None
     tokenizer.no_truncation()
     tokenizer.no_padding()
-    return Embedder(tokenizer, np.ascontiguousarray(matrix, dtype=np.float16))
+    return Embedder(tokenizer, np.ascontiguousarray(matrix, dtype=np.float32))  # float16 sums are slow in numpy
