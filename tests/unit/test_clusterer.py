@@ -350,14 +350,15 @@ def test_eval_prints_one_table_for_several_files(tmp_path, capsys):
 # --- dev data ----------------------------------------------------------------------------------
 
 # B-cubed F1 of the shipped configuration on the dev suite (``wirestream eval clustering --suite``),
-# each floor just under what it reaches; and it must beat the committed baseline on every file.
+# each floor just under what it reaches (0.921 / 0.862 / 0.741 / 0.671 with the semantic model,
+# 0.917 / 0.861 / 0.737 / 0.665 without it); and it must beat the committed baseline on every file,
+# by the 0.03 with the model (+0.031 and +0.032 on the two title + lead files), 0.02 without.
 SUITE_FLOORS = {
-    "cluster-dev-stream.jsonl": 0.91,
-    "cluster-dev-multinews.jsonl": 0.85,
-    "cluster-dev.jsonl": 0.73,
-    "cluster-dev.jsonl:headlines": 0.65,
+    "cluster-dev-stream.jsonl": 0.915,
+    "cluster-dev-multinews.jsonl": 0.855,
+    "cluster-dev.jsonl": 0.735,
+    "cluster-dev.jsonl:headlines": 0.66,
 }
-BASELINE_MARGIN = 0.015
 
 
 @pytest.mark.devdata
@@ -372,7 +373,10 @@ def test_dev_suite_bcubed_regression(name: str):
     assert result["scored"] == result["stories"] > 0
     f1 = result["bcubed"]["f1"]
     assert f1 >= SUITE_FLOORS[name], result
-    assert f1 >= result["baseline"]["bcubed"]["f1"] + BASELINE_MARGIN, result
+    from streams.core import embedding
+
+    margin = 0.03 if embedding.load() is not None else 0.02
+    assert f1 >= result["baseline"]["bcubed"]["f1"] + margin, result
 
 
 # --- semantic signal (optional: the tests never need the model) ----------------------------------
