@@ -50,6 +50,11 @@ FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_n
                  "shared_names_idf", "numbers_disjoint", "shared_top_idf", "log_hours", "undated", "short",
                  "short_body_cos", "short_shared_idf", "no_headline", "event_size", "sem_cos", "short_sem_cos",
                  "bias")
+# Event size enters as log1p(n) / 3, held at 16 stories: the dev events rarely grow past it, and a
+# term fitted on them must not extrapolate (a 60-story running event would score below the threshold
+# against a copy of its own story).
+_SIZE_CAP = 16
+_EVENT_SIZE = tuple(math.log1p(n) / 3.0 for n in range(_SIZE_CAP + 1))
 _LONG_STORY = math.log1p(300.0)  # terms: a story this long or longer counts as "not short" at all
 
 
@@ -139,7 +144,7 @@ def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEF
             min(sum(sorted(shared_idfs, reverse=True)[:3]), cap) / cap,
             0.0 if hours is None else math.log1p(hours) / 5.0, 1.0 if hours is None else 0.0,
             short, short * body_cos, short * shared_idf, 0.0 if head else 1.0,
-            math.log1p(p["n"]) / 3.0, sem, short * sem, 1.0]
+            _EVENT_SIZE[min(p["n"], _SIZE_CAP)], sem, short * sem, 1.0]
 
 
 def sem_cosines(sf: StoryFeatures, profiles: list[dict[str, Any]]) -> list[float]:

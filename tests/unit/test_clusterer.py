@@ -363,6 +363,7 @@ SUITE_FLOORS = {
 
 @pytest.mark.devdata
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a whole file and its baseline: over 300 s on a loaded 2-core machine
 @pytest.mark.parametrize("name", list(SUITE_FLOORS))
 def test_dev_suite_bcubed_regression(name: str):
     from streams.eval.clustering import HEADLINES, evaluate_prepared, load
