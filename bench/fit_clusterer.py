@@ -1,6 +1,6 @@
 """Fit the clusterer's score weights and join threshold on the tune half of the dev suite.
 
-    python bench/fit_clusterer.py [--data ../shared/data] [--cache DIR] [--l2 1.0] [--baseline]
+    python bench/fit_clusterer.py [--data ../shared/data] [--cache DIR] [--l2 1.0] [--no-semantic] [--baseline]
 
 How the shipped ``ClusterConfig.weights`` / ``threshold`` are made, so they can be made again. The
 suite is ``streams.eval.clustering.SUITE`` (a dated stream, full articles in lower-cased copy,
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from streams.core.clusterer import DEFAULT_CONFIG, FEATURE_NAMES, ClusterConfig, Clusterer, pair_features
+from streams.core.clusterer import DEFAULT_CONFIG, FEATURE_NAMES, ClusterConfig, Clusterer, pair_features, sem_cosines
 from streams.eval.baseline import THRESHOLDS as BASELINE_THRESHOLDS
 from streams.eval.baseline import best_threshold, cluster_baseline
 from streams.eval.clustering import DEFAULT_DATA, Prepared, bcubed, load, run_clusterer, score, split_of, suite_specs
@@ -53,9 +53,9 @@ def gold_pairs(prep: Prepared, cfg: ClusterConfig) -> tuple[np.ndarray, np.ndarr
         gold = f"gold-{label}"
         st = clusterer._advance(story.shard, now)
         sf = clusterer.features(story, st)
-        for event_id in clusterer.candidates(sf, st):
-            p = clusterer.profiles[event_id]
-            xs.append(pair_features(sf, p, cfg, clusterer.hours(st, p, now)))
+        found = [(e, clusterer.profiles[e]) for e in clusterer.candidates(sf, st)]
+        for (event_id, p), sem in zip(found, sem_cosines(sf, [p for _, p in found])):
+            xs.append(pair_features(sf, p, cfg, clusterer.hours(st, p, now), sem))
             ys.append(1.0 if event_id == gold else 0.0)
         clusterer.add(gold, story, now)
     return np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
@@ -120,12 +120,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="try another ClusterConfig value (e.g. lead_sentences=40), weights refitted")
     parser.add_argument("--thresholds", type=lambda s: tuple(float(x) for x in s.split(",")), default=THRESHOLDS)
     parser.add_argument("--no-shipped", action="store_true", help="skip the shipped configuration's figures")
+    parser.add_argument("--no-semantic", action="store_true",
+                        help="fit without the semantic model: the weights_plain / threshold_plain fallback")
     args = parser.parse_args(argv)
     base = DEFAULT_CONFIG
     for item in args.set:
         field, _, value = item.partition("=")
         kind = type(getattr(DEFAULT_CONFIG, field))
         base = dataclasses.replace(base, **{field: kind(value) if kind is not bool else value == "true"})
+    if args.no_semantic:
+        base = dataclasses.replace(base, semantic=False)
+    elif Clusterer({}, window_seconds=1.0, config=base).embedder is None:
+        print("error: the semantic model is not installed (pip install wordllama); or --no-semantic", file=sys.stderr)
+        return 2
+    # the fields the fitted values go to: the fallback ones when fitting without the semantic model
+    w_field, th_field = ("weights_plain", "threshold_plain") if args.no_semantic else ("weights", "threshold")
     try:
         preps = [load(spec, cache=args.cache) for spec in suite_specs(args.data)]
     except OSError as exc:
@@ -140,13 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     y = np.concatenate([p[1] for p in parts])
     # every file weighs the same in total, whatever its number of pairs
     sw = np.concatenate([np.full(len(p[1]), len(y) / (len(parts) * max(1, len(p[1])))) for p in parts])
-    w = fit_logistic(x, y, sw, args.l2)
-    weights = tuple(round(float(v), 3) for v in w)
+    weights = tuple(round(float(v), 3) for v in fit_logistic(x, y, sw, args.l2))
     print(f"{len(y)} pairs, {int(y.sum())} positive; weights {dict(zip(FEATURE_NAMES, weights))}", file=sys.stderr)
 
     scores = {}
     for th in args.thresholds:
-        cfg = dataclasses.replace(base, weights=weights, threshold=th)
+        cfg = dataclasses.replace(base, **{w_field: weights, th_field: th})
         scores[th] = halves(preps, cfg)
         print(f"threshold {th}: " + " ".join(f"{k} {v['tune']:.4f}" for k, v in scores[th].items()), file=sys.stderr)
     best = max(args.thresholds, key=lambda th: (scores[th]["macro"]["tune"], -th))
@@ -155,9 +163,10 @@ def main(argv: list[str] | None = None) -> int:
         "config": {item.partition("=")[0]: getattr(base, item.partition("=")[0]) for item in args.set},
         "pairs": len(y),
         "positive_pairs": int(y.sum()),
-        "fitted": {"weights": weights, "threshold": best, "bcubed_f1": scores[best]},
-        "shipped": {"weights": DEFAULT_CONFIG.weights, "threshold": DEFAULT_CONFIG.threshold,
-                    "bcubed_f1": None if args.no_shipped else halves(preps, DEFAULT_CONFIG)},
+        "fitted": {w_field: weights, th_field: best, "bcubed_f1": scores[best]},
+        "shipped": {w_field: getattr(DEFAULT_CONFIG, w_field), th_field: getattr(DEFAULT_CONFIG, th_field),
+                    "bcubed_f1": None if args.no_shipped else halves(
+                        preps, dataclasses.replace(DEFAULT_CONFIG, semantic=not args.no_semantic))},
     }, option=orjson.OPT_INDENT_2).decode())
     return 0
 

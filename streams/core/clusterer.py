@@ -30,6 +30,7 @@ joins the best-matching live event of its shard or founds a new one.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import math
 from collections.abc import MutableMapping
@@ -37,15 +38,23 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from . import termstats
+import numpy as np
+
+from . import embedding, termstats
 from .features import StoryFeatures, extract
 from .models import EnrichedStory
 
-__all__ = ["DEFAULT_CONFIG", "FEATURE_NAMES", "ClusterConfig", "Clusterer", "pair_features"]
+__all__ = ["DEFAULT_CONFIG", "FEATURE_NAMES", "ClusterConfig", "Clusterer", "pair_features", "sem_cosines"]
 
 FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "shared_idf",
                  "shared_names_idf", "numbers_disjoint", "shared_top_idf", "log_hours", "undated", "short",
-                 "short_body_cos", "short_shared_idf", "no_headline", "event_size", "bias")
+                 "short_body_cos", "short_shared_idf", "no_headline", "event_size", "sem_cos", "short_sem_cos",
+                 "bias")
+# Event size enters as log1p(n) / 3, held at 16 stories: the dev events rarely grow past it, and a
+# term fitted on them must not extrapolate (a 60-story running event would score below the threshold
+# against a copy of its own story).
+_SIZE_CAP = 16
+_EVENT_SIZE = tuple(math.log1p(n) / 3.0 for n in range(_SIZE_CAP + 1))
 _LONG_STORY = math.log1p(300.0)  # terms: a story this long or longer counts as "not short" at all
 
 
@@ -67,9 +76,16 @@ class ClusterConfig:
     min_idf: float = 1.0  # terms below this weight are ignored (function words)
     # score: logistic regression weights over FEATURE_NAMES and the join probability, fitted on the
     # tune half of the dev suite (``python bench/fit_clusterer.py`` makes them again)
-    weights: tuple[float, ...] = (10.06, 3.318, -0.94, 1.028, 0.36, 4.676, -2.336, -0.923, 14.443, -4.141, -3.288, 8.991,
-                                  -8.347, -1.55, 1.49, -7.471, -7.3)
+    weights: tuple[float, ...] = (5.788, 2.963, -0.528, 0.603, 0.24, 3.191, -2.087, -0.992, 14.516, -4.326, -3.584, 9.989,
+                                  -7.711, -1.597, 2.069, -7.994, 6.497, -1.826, -8.561)
     threshold: float = 0.4  # join when the probability reaches this
+    # Without the semantic model (``wordllama`` not installed, or ``semantic=False``) the sem_* features
+    # are 0 and these weights, fitted without them (``fit_clusterer.py --no-semantic``), are used.
+    weights_plain: tuple[float, ...] = (10.06, 3.318, -0.94, 1.028, 0.36, 4.676, -2.336, -0.923, 14.443, -4.141, -3.288,
+                                        8.991, -8.347, -1.55, 1.49, -7.471, 0.0, 0.0, -7.3)
+    threshold_plain: float = 0.4
+    semantic: bool = True  # use the semantic model when it is installed
+    sem_memory: int = 8  # an event's semantic centroid weighs at most this many stories against a new one
     number_cap: int = 3
     # cross-language score (names cosine, shared figures, bias): hand-set, as the dev data is monolingual
     cross_weights: tuple[float, float, float] = (8.0, 1.0, -6.5)
@@ -87,11 +103,12 @@ _BACKGROUND_CACHE = 200_000  # words per language before the background-weight c
 
 
 def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEFAULT_CONFIG,
-                  hours: float | None = None) -> list[float]:
+                  hours: float | None = None, sem: float = 0.0) -> list[float]:
     """Similarity features between a story and an event profile (order: FEATURE_NAMES).
 
     ``hours`` since the event's last story, ``None`` when the stream carries no time (every story
-    stamped alike): then the time features are 0 and ``undated`` stands in for them.
+    stamped alike): then the time features are 0 and ``undated`` stands in for them. ``sem``: the
+    cosine of the story's and the event's semantic vectors (0 without them, see ``sem_cosines``).
     """
     # body terms: one pass gives the body cosine, the headline-vs-event cosine and the shared idf mass
     body = sf.body
@@ -127,7 +144,27 @@ def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEF
             min(sum(sorted(shared_idfs, reverse=True)[:3]), cap) / cap,
             0.0 if hours is None else math.log1p(hours) / 5.0, 1.0 if hours is None else 0.0,
             short, short * body_cos, short * shared_idf, 0.0 if head else 1.0,
-            math.log1p(p["n"]) / 3.0, 1.0]
+            _EVENT_SIZE[min(p["n"], _SIZE_CAP)], sem, short * sem, 1.0]
+
+
+def sem_cosines(sf: StoryFeatures, profiles: list[dict[str, Any]]) -> list[float]:
+    """Cosines of the story's semantic vector with each event's (0 where either has none).
+
+    int8 vectors, integer dot products: exact, the same on every machine."""
+    v = sf.sem
+    out = [0.0] * len(profiles)
+    if v is None:
+        return out
+    rows = [i for i, p in enumerate(profiles) if "s" in p]
+    if not rows:
+        return out
+    m = np.stack([embedding.decode(profiles[i]["s"]) for i in rows]).astype(np.int32)
+    a = v.astype(np.int32)
+    dots = m @ a
+    norms = np.sqrt(np.einsum("ij,ij->i", m, m).astype(np.float64) * float(a @ a))
+    for i, d, n in zip(rows, dots.tolist(), norms.tolist()):
+        out[i] = d / n if n > 0 else 0.0
+    return out
 
 
 def _cos_lists(v: dict[str, float], terms: list[str], weights: list[int], idf: dict[str, float] | None
@@ -167,6 +204,19 @@ def _merge_top(terms: list[str], weights: list[int], vec: dict[str, float], quan
     return [t for t, _ in top], [w for _, w in top]
 
 
+def _merge_sem(old: str | None, n: int, v: np.ndarray | None, memory: int) -> str | None:
+    """The event's semantic centroid with one more story: old direction x min(n, memory) + the story's."""
+    if v is None:
+        return old
+    new = v.astype(np.float64)
+    new /= np.sqrt(new @ new)
+    if old is not None and n > 0:
+        o = embedding.decode(old).astype(np.float64)
+        new += o * (min(n, memory) / np.sqrt(o @ o))
+    q = embedding.quantize(new)
+    return embedding.encode(q) if q is not None else old
+
+
 class _ShardState:
     """In-memory caches for one shard (derived from the profiles)."""
 
@@ -193,6 +243,9 @@ class Clusterer:
         self._last: tuple[EnrichedStory, _ShardState, int, StoryFeatures] | None = None
         # lang -> lowercase word -> PRIOR_DOCS * background df (a pure function of the word: cached)
         self._background: dict[str, dict[str, float]] = {}
+        self.embedder = embedding.load() if config.semantic else None
+        self.weights = config.weights if self.embedder is not None else config.weights_plain
+        self.threshold = config.threshold if self.embedder is not None else config.threshold_plain
         self.rebuild_index()
 
     # --- caches ------------------------------------------------------------------------------
@@ -335,8 +388,12 @@ class Clusterer:
         def zipf(lower: str) -> float:
             return termstats.background_zipf(lower, lang)
 
-        return extract(story.headline, story.sentences, term_idf, zipf, lang=lang, min_idf=self.cfg.min_idf,
-                       max_sentences=self.cfg.lead_sentences, stemming=self.cfg.stemming)
+        sf = extract(story.headline, story.sentences, term_idf, zipf, lang=lang, min_idf=self.cfg.min_idf,
+                     max_sentences=self.cfg.lead_sentences, stemming=self.cfg.stemming)
+        if self.embedder is not None:
+            text = " ".join((story.headline, *story.sentences[: self.cfg.lead_sentences]))
+            sf = dataclasses.replace(sf, sem=self.embedder.embed(text))
+        return sf
 
     # --- decisions ---------------------------------------------------------------------------
 
@@ -383,30 +440,33 @@ class Clusterer:
         return max(0.0, now - p["last"]) / 3600.0
 
     def score(self, sf: StoryFeatures, p: dict[str, Any], now: float, lang: str | None = None,
-              st: _ShardState | None = None) -> float:
+              st: _ShardState | None = None, sem: float | None = None) -> float:
         cfg = self.cfg
         if st is None:
             st = self._shard(p["shard"])
-        f = pair_features(sf, p, cfg, self.hours(st, p, now))
-        z = sum(w * x for w, x in zip(cfg.weights, f))
+        if sem is None:
+            sem = sem_cosines(sf, [p])[0]
+        f = pair_features(sf, p, cfg, self.hours(st, p, now), sem)
         if lang is not None and lang not in p.get("l", ()):
-            # Another language than the event's: words differ, names and figures carry the match.
+            # Another language than the event's: words differ, names and figures carry the match; and
+            # the semantic vectors (an English-centric model) do not: the weights fitted without them.
             a, b, c = cfg.cross_weights
-            z = max(z, a * f[3] + b * f[4] + c)
+            z = max(sum(w * x for w, x in zip(cfg.weights_plain, f)), a * f[3] + b * f[4] + c)
+        else:
+            z = sum(w * x for w, x in zip(self.weights, f))
         return _sigmoid(z)
 
     def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:
         st = self._advance(story.shard, now)
         sf = self.features(story, st)
         best, best_score = None, 0.0
-        for event_id in self.candidates(sf, st):
-            p = self.profiles.get(event_id)
-            if p is None:
-                continue
-            s = self.score(sf, p, now, story.lang, st)
+        found = [(e, p) for e in self.candidates(sf, st) if (p := self.profiles.get(e)) is not None]
+        sems = sem_cosines(sf, [p for _, p in found])
+        for (event_id, p), sem in zip(found, sems):
+            s = self.score(sf, p, now, story.lang, st, sem)
             if s > best_score or (s == best_score and best is not None and event_id < best):
                 best, best_score = event_id, s
-        if best is not None and best_score >= self.cfg.threshold:
+        if best is not None and best_score >= self.threshold:
             return best, best_score
         return None, best_score
 
@@ -438,6 +498,9 @@ class Clusterer:
             "x": [x for x, _ in top_x], "xc": [c for _, c in top_x],
             "l": sorted(set(base.get("l", ())) | {story.lang})[: cfg.k_langs],
         }
+        sem = _merge_sem(base.get("s"), base["n"], sf.sem, cfg.sem_memory)
+        if sem is not None:
+            p["s"] = sem
         self._post(st, event_id, p, old)
         self.profiles[event_id] = p
         heapq.heappush(st.heap, (last, self._seq, event_id))

@@ -24,6 +24,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 __all__ = [
     "StoryFeatures",
@@ -285,6 +286,7 @@ class StoryFeatures:
     numbers: tuple[str, ...]  # distinct normalized figures, sorted
     idf: dict[str, float]  # idf of every term above (for candidate search)
     length: int = 0  # weighted terms read (headline + body): how much text the story carries
+    sem: Any = None  # int8 semantic vector of headline + lead (``embedding``), None without the model
 
 
 def _count(items: Iterable[str]) -> dict[str, int]:

@@ -9,8 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.core.clusterer import ClusterConfig, Clusterer
@@ -301,6 +302,7 @@ def test_time_counts_only_when_the_stream_carries_it():
     assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
 
 
+@settings(deadline=None)  # four whole streams per example: no timing test, and the machine is shared
 @given(shift=st.integers(min_value=-10**9, max_value=10**9))
 def test_decisions_depend_on_time_differences_only(shift: int):
     stream = _synthetic_stream()
@@ -348,18 +350,20 @@ def test_eval_prints_one_table_for_several_files(tmp_path, capsys):
 # --- dev data ----------------------------------------------------------------------------------
 
 # B-cubed F1 of the shipped configuration on the dev suite (``wirestream eval clustering --suite``),
-# each floor just under what it reaches; and it must beat the committed baseline on every file.
+# each floor just under what it reaches (0.921 / 0.862 / 0.741 / 0.671 with the semantic model,
+# 0.917 / 0.861 / 0.737 / 0.665 without it); and it must beat the committed baseline on every file,
+# by the 0.03 with the model (+0.031 and +0.032 on the two title + lead files), 0.02 without.
 SUITE_FLOORS = {
-    "cluster-dev-stream.jsonl": 0.91,
-    "cluster-dev-multinews.jsonl": 0.85,
-    "cluster-dev.jsonl": 0.73,
-    "cluster-dev.jsonl:headlines": 0.65,
+    "cluster-dev-stream.jsonl": 0.915,
+    "cluster-dev-multinews.jsonl": 0.855,
+    "cluster-dev.jsonl": 0.735,
+    "cluster-dev.jsonl:headlines": 0.66,
 }
-BASELINE_MARGIN = 0.015
 
 
 @pytest.mark.devdata
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # a whole file and its baseline: over 300 s on a loaded 2-core machine
 @pytest.mark.parametrize("name", list(SUITE_FLOORS))
 def test_dev_suite_bcubed_regression(name: str):
     from streams.eval.clustering import HEADLINES, evaluate_prepared, load
@@ -370,4 +374,52 @@ def test_dev_suite_bcubed_regression(name: str):
     assert result["scored"] == result["stories"] > 0
     f1 = result["bcubed"]["f1"]
     assert f1 >= SUITE_FLOORS[name], result
-    assert f1 >= result["baseline"]["bcubed"]["f1"] + BASELINE_MARGIN, result
+    from streams.core import embedding
+
+    margin = 0.03 if embedding.load() is not None else 0.02
+    assert f1 >= result["baseline"]["bcubed"]["f1"] + margin, result
+
+
+# --- semantic signal (optional: the tests never need the model) ----------------------------------
+
+def test_clusterer_works_without_the_semantic_model():
+    profiles: dict = {}
+    cl = Clusterer(profiles, window_seconds=3 * DAY, config=ClusterConfig(semantic=False))
+    assert cl.embedder is None and cl.weights == cl.cfg.weights_plain and cl.threshold == cl.cfg.threshold_plain
+    ids = run(cl, [(FAUCI_1, T0), (GEORGIA, T0 + 60), (FAUCI_2, T0 + 120), (MANCHIN, T0 + 180), (SYRIA, T0 + 240)])
+    assert ids[2] == ids[0] and len({ids[0], ids[1], ids[3], ids[4]}) == 4
+    assert all("s" not in p for p in profiles.values())
+
+
+def test_semantic_vectors_from_the_shipped_model():
+    from streams.core import embedding
+
+    model = embedding.load()
+    if model is None:
+        pytest.skip("wordllama not installed: the clusterer runs without the semantic signal")
+    quake = model.embed("Earthquake kills 12 in eastern Turkey as rescuers search the rubble")
+    again = model.embed("Earthquake kills 12 in eastern Turkey as rescuers search the rubble")
+    tremor = model.embed("Dozen dead after strong tremor hits Turkish province")
+    rates = model.embed("Central bank raises interest rates by a quarter point")
+    assert quake.dtype == np.int8 and quake.shape == (embedding.DIM,) and int(np.abs(quake).max()) == 127
+    assert np.array_equal(quake, again)
+    assert np.array_equal(embedding.decode(embedding.encode(quake)), quake)
+
+    def cos(a, b):
+        return float(cosine_int8(a, b))
+
+    assert cos(quake, tremor) > cos(quake, rates) + 0.2
+    assert model.embed("") is None
+    # an event keeps its semantic centroid in its profile, as JSON text
+    profiles: dict = {}
+    cl = Clusterer(profiles, window_seconds=3 * DAY)
+    ids = run(cl, [(FAUCI_1, T0), (FAUCI_2, T0 + 60)])
+    p = profiles[ids[0]]
+    assert isinstance(p["s"], str) and embedding.decode(p["s"]).shape == (embedding.DIM,)
+    assert json.loads(json.dumps(p)) == p
+
+
+def cosine_int8(a, b) -> float:
+    a = a.astype(np.int64)
+    b = b.astype(np.int64)
+    return float(a @ b) / float(np.sqrt(float(a @ a) * float(b @ b)))
