@@ -103,6 +103,7 @@ class Demo:
         self.worker_log = self.workdir / "worker.log"
         self.page_url = ""
         self.alerts = 0
+        self.shown: set[str] = set()  # alert ids printed
         self.dead = 0
 
     def say(self, text: str) -> None:
@@ -191,6 +192,9 @@ class Demo:
                 for message in messages:
                     value = orjson.loads(message.value)
                     if tp.topic.endswith("story-updates"):
+                        if value.get("alert_id") in self.shown:
+                            continue  # sent again for a story seen again (same alert_id, same bytes)
+                        self.shown.add(value.get("alert_id"))
                         self.alerts += 1
                         self.show(orjson.dumps(value).decode() if self.as_json else format_alert(value))
                     elif tp.topic.endswith("dead-letter"):

@@ -253,7 +253,7 @@ class EventStage:
     def expire(self, expiry: Expiry) -> bool:
         """Let go of what is older than the horizon: the whole event when no story of it is newer,
         else (an event still going on) the stories older than it — with their facts, alert ids and
-        first results — so an event that never ends still has a bounded state. An event thus
+        first outputs (``redelivery.forget``) — so an event that never ends still has a bounded state. An event thus
         remembers the stories and facts of the uri retention; returns whether anything changed."""
         raw = self.events.get(expiry.event_id)
         if raw is None:

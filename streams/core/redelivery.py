@@ -6,7 +6,9 @@ the same write as its state, so a crash never leaves one without the other), for
 still holds, by idempotency key (uri + version + text hash):
 
 * ``first_results``: the story's ``wire.stories.clustered`` record;
-* ``first_alerts``: its ``wire.story-updates`` alert, when it raised one;
+* ``first_alerts``: its ``wire.story-updates`` alert, when it raised one, as JSON text (a
+  quarter of the memory of the dict in a worker's in-memory table; loaded again, it gives the
+  same dict, so the same bytes on the topic);
 * ``latest_change``: the key of the story whose snapshot is the event's latest on ``wire.events``,
   as its parts (a stored value holds no control character), ``None`` once an expiry pruned the
   state (no snapshot is sent for that).
@@ -25,6 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from .events import EventState
 
@@ -56,6 +60,8 @@ def repeat_of(raw: Mapping[str, Any] | None, key: str) -> Repeat | None:
     if clustered is None:
         return None
     alert = raw.get(FIRST_ALERTS, {}).get(key)
+    if isinstance(alert, str):
+        alert = orjson.loads(alert)
     event = EventState.from_dict(raw).snapshot() if raw.get(LATEST_CHANGE) == key_parts(key) else None
     return Repeat(clustered, event, alert)
 
@@ -67,7 +73,8 @@ def remember(record: dict[str, Any], previous: Mapping[str, Any] | None, key: st
     first_results = previous.get(FIRST_RESULTS, {}) if previous is not None else {}
     first_alerts = previous.get(FIRST_ALERTS, {}) if previous is not None else {}
     record[FIRST_RESULTS] = {**first_results, key: clustered}
-    record[FIRST_ALERTS] = {**first_alerts, key: alert} if alert is not None else dict(first_alerts)
+    record[FIRST_ALERTS] = ({**first_alerts, key: orjson.dumps(alert).decode()} if alert is not None
+                            else dict(first_alerts))
     record[LATEST_CHANGE] = key_parts(key)
     return record
 
