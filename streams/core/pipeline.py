@@ -236,6 +236,7 @@ class EventResult:
     alert: dict[str, Any] | None  # wire.story-updates value
     new_facts: tuple = ()
     repeated: bool = False  # the story was seen before: the records are the first ones, again
+    send: bool = True  # False: a repeat whose first records are already committed with the state
 
 
 class EventStage:
@@ -245,10 +246,16 @@ class EventStage:
     with its event, and a story seen again — a redelivery after a crash or a producer's re-send —
     changes nothing and gets exactly those records again (:mod:`streams.core.redelivery`: its
     clustered record and alert always, the snapshot while it is still the event's latest).
+
+    ``outputs_commit_with_state``: the state and the outputs commit in one transaction (Kafka
+    exactly-once), so a story the state remembers had its records committed already: a repeat
+    sends nothing (sending again would be the duplicate that mode exists to prevent).
     """
 
-    def __init__(self, events: MutableMapping[str, dict[str, Any]]) -> None:
+    def __init__(self, events: MutableMapping[str, dict[str, Any]], *,
+                 outputs_commit_with_state: bool = False) -> None:
         self.events = events
+        self.outputs_commit_with_state = outputs_commit_with_state
 
     def expire(self, expiry: Expiry) -> bool:
         """Let go of what is older than the horizon: the whole event when no story of it is newer,
@@ -288,6 +295,8 @@ class EventStage:
         raw = self.events.get(event_id)
         repeat = redelivery.repeat_of(raw, key)
         if repeat is not None:
+            if self.outputs_commit_with_state:
+                return EventResult(repeat.clustered, None, None, (), repeated=True, send=False)
             return EventResult(repeat.clustered, repeat.event, repeat.alert, (), repeated=True)
         state = EventState.from_dict(raw) if raw is not None else None
         applied = apply_story(state, assigned)

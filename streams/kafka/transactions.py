@@ -98,7 +98,7 @@ def transaction_manager_class(base: Any) -> Any:
             for tid in tids:
                 for tp, last in (self._sent.pop(tid, None) or {}).items():
                     if offsets.get(tp) is None or offsets[tp] <= last:
-                        # a crash before the next commit repeats these outputs (a known gap: tests/kafka/test_exactly_once.py)
+                        # a crash before the next commit replays these inputs; the event stage, whose state committed with the outputs, sends nothing for them again
                         log.warning("wirestream: exactly-once: transaction %s commits outputs of %s[%d]@%d "
                                     "but the offset only up to %s", tid, tp.topic, tp.partition, last,
                                     offsets.get(tp))

@@ -204,6 +204,10 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                 continue
             metrics.observe_processing("event", perf_counter() - start)
             event_id = assigned.assignment.event_id
+            if not result.send:  # already committed with the state (exactly-once): nothing to repeat
+                overlay.flush()
+                metrics.story_out("event")
+                continue
             try:
                 pending = [await topics.clustered.send(key=event_id, value=result.clustered)]
                 if result.event is not None:

@@ -217,7 +217,8 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
     cluster_stage = ClusterStage(profiles, assignments, uri_events, window_days=settings.event_window_days,
                                  uri_retention_days=settings.uri_retention_days)
     events_overlay = WriteBehind(events)
-    event_stage = EventStage(events_overlay)
+    event_stage = EventStage(events_overlay,
+                             outputs_commit_with_state=settings.processing_guarantee == "exactly_once")
 
     # The clusterer's index is a cache of the cluster table: rebuild it whenever the table's
     # partitions were (re)assigned and recovered from the changelog. The consumer resumes the

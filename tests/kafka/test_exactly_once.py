@@ -93,31 +93,6 @@ async def test_exactly_once_survives_three_kills(kafka_broker, names, tmp_path, 
         assert alert == by_id[alert["alert_id"]]
     online = {(r["uri"], r["version"]): r["event_id"] for r in out.records["stories.clustered"]}
     assert online == reference
-    if dup_clustered:
-        # the known gap (streams/kafka/transactions.py): Faust's committable offset can lag behind
-        # the events whose outputs a transaction commits; the replay repeats their clustered record
-        pytest.xfail(f"{sum(n - 1 for n in dup_clustered.values())} clustered records of {len(feed)} came out "
-                     f"twice after three kills (every alert exactly once)")
-
-
-def test_exactly_once_is_refused_on_tansu(tmp_path):
-    """Tansu has no transactions: one line, exit 2, before anything is created."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from streams.kafka.broker import EmbeddedBroker
-
-    root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WIRESTREAM_")}
-    env.update(WIRESTREAM_PROCESSING_GUARANTEE="exactly_once",
-               PYTHONPATH=os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")])))
-    with EmbeddedBroker() as tansu:
-        result = subprocess.run([sys.executable, "-m", "streams.cli", "worker", "--broker", tansu.url,
-                                 "--data-dir", str(tmp_path / "data")], capture_output=True, text=True,
-                                timeout=120, env=env, cwd=str(root), check=False)
-    assert result.returncode == 2, result.stderr
-    assert result.stderr.strip() == (
-        f"wirestream: WIRESTREAM_PROCESSING_GUARANTEE=exactly_once needs Kafka transactions, which the broker "
-        f"at {tansu.bootstrap} (Tansu) does not have; use Apache Kafka, or at_least_once")
+    # a redelivered story the event state remembers had its records committed in the same
+    # transaction as that state: it sends nothing again (EventStage outputs_commit_with_state)
+    assert not dup_clustered, f"clustered records seen more than once by a read_committed reader: {dup_clustered}"

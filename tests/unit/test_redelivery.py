@@ -208,3 +208,16 @@ def test_a_repeat_right_after_the_first_time_resends_all_three_records(i):
     assert not once[3] and again[3]
     assume(once[1] is not None)  # else the story changed nothing (its text was in the event already)
     assert again[:3] == once[:3]
+
+
+def test_when_outputs_commit_with_the_state_a_repeat_sends_nothing_and_changes_nothing():
+    # Kafka exactly-once: a story the state remembers had its records committed with that state
+    stage = EventStage({}, outputs_commit_with_state=True)
+    docs = [story(1, T0), story(1, T0 + 600, uri="urn:t:1b", extra=ALERTING)]
+    enriched = [_enriched(d) for d in docs]
+    first = [stage.process(AssignedStory(e, Assignment("ev-1", i == 0, 1.0))) for i, e in enumerate(enriched)]
+    assert all(r.send for r in first) and first[1].alert is not None
+    before = orjson.dumps(stage.events, option=orjson.OPT_SORT_KEYS)
+    again = stage.process(AssignedStory(enriched[1], Assignment("ev-1", False, 1.0, duplicate=True)))
+    assert again.repeated and not again.send and again.alert is None and again.event is None
+    assert orjson.dumps(stage.events, option=orjson.OPT_SORT_KEYS) == before
