@@ -63,6 +63,7 @@ async def tail(settings: Settings, options: TailOptions, out: IO[str], err: IO[s
     """Follow the topic until cancelled, ``count`` messages, or the end (``until_end``)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
+    from ..kafka.broker import topic_partitions
     from ..kafka.connection import client_kwargs
     from ..kafka.preflight import preflight
 
@@ -73,12 +74,9 @@ async def tail(settings: Settings, options: TailOptions, out: IO[str], err: IO[s
                                 **client_kwargs(settings))
     await consumer.start()
     try:
-        # The partitions come from this fresh all-topics metadata, not ``consumer.partitions_for_topic``:
-        # that reads the client's own cache, which Apache Kafka leaves empty at bootstrap (an empty
-        # topic list asks for no topics there), so ``--until-end`` would have found no partitions
-        # and stopped before printing anything.
-        cluster = await consumer._client.fetch_all_metadata()
-        parts = cluster.partitions_for_topic(topic)
+        # not ``consumer.partitions_for_topic``: its cache may be empty here, and ``--until-end``
+        # would have found no partitions and stopped before printing anything
+        parts = await topic_partitions(settings, topic)
         if parts is None:
             print(f"wirestream: topic {topic} does not exist yet (has a worker run with "
                   f"WIRESTREAM_TOPIC_PREFIX={settings.topic_prefix!r}?)"

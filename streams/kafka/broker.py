@@ -102,6 +102,22 @@ async def wait_until_ready(
             await asyncio.sleep(0.2)
 
 
+async def topic_partitions(settings: Settings, topic: str) -> set[int] | None:
+    """The partitions of ``topic`` from fresh all-topics metadata, or ``None`` if it does not exist.
+
+    A client of its own, not a consumer's cache: Apache Kafka leaves a consumer's metadata empty
+    at bootstrap (an empty topic list asks for no topics there)."""
+    from aiokafka import AIOKafkaClient
+
+    client = AIOKafkaClient(**kafka_client_kwargs(settings))
+    try:
+        await client.bootstrap()
+        cluster = await client.fetch_all_metadata()
+        return cluster.partitions_for_topic(topic)
+    finally:
+        await client.close()
+
+
 class _QuietAiokafka:
     """Silence aiokafka's connection-refused errors while we poll a broker that is starting."""
 
