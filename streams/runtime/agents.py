@@ -103,6 +103,13 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                 return inner.get("origin")
         return None
 
+    async def stage_failed(stage: str, event: Any, exc: BaseException, doing: str) -> None:
+        """Log a stage's unexpected error (with its traceback) and dead-letter the original story."""
+        message = event.message
+        log.error("%s stage %s %s[%s]@%s", stage, doing, message.topic, message.partition, message.offset,
+                  exc_info=exc)
+        await dead_letter(message, _internal_error(stage, exc), stage=stage, origin=origin_of(event.value))
+
     # ------------------------------------------------------------------ stage 1: decode
     @app.agent(topics.stories, name="wirestream.decode")
     async def decode(stream: Any) -> Any:
@@ -155,10 +162,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             except Exception as exc:
                 cluster_state.discard()
                 cluster_stage.rebuild()  # its index may hold the discarded writes
-                log.exception("cluster stage failed on %s[%s]@%s", event.message.topic,
-                              event.message.partition, event.message.offset)
-                await dead_letter(event.message, _internal_error("cluster", exc), stage="cluster",
-                                  origin=origin_of(event.value))
+                await stage_failed("cluster", event, exc, "failed on")
                 continue
             metrics.observe_processing("cluster", perf_counter() - start)
             for expiry in expired:  # events no uri leads to any more: their state can go
@@ -167,10 +171,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             try:
                 await topics.assigned.send(key=assignment.event_id, value=assigned.to_dict())
             except _UNSENDABLE as exc:
-                log.exception("cluster stage cannot send %s[%s]@%s", event.message.topic, event.message.partition,
-                              event.message.offset)
-                await dead_letter(event.message, _internal_error("cluster", exc), stage="cluster",
-                                  origin=origin_of(event.value))
+                await stage_failed("cluster", event, exc, "cannot send")
                 continue
             metrics.story_out("cluster")
 
@@ -197,10 +198,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                 result = event_stage.process(assigned)
             except Exception as exc:
                 overlay.discard()
-                log.exception("event stage failed on %s[%s]@%s", event.message.topic,
-                              event.message.partition, event.message.offset)
-                await dead_letter(event.message, _internal_error("event", exc), stage="event",
-                                  origin=origin_of(event.value))
+                await stage_failed("event", event, exc, "failed on")
                 continue
             metrics.observe_processing("event", perf_counter() - start)
             event_id = assigned.assignment.event_id
@@ -216,10 +214,7 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
                     pending.append(await topics.story_updates.send(key=event_id, value=result.alert))
             except _UNSENDABLE as exc:
                 overlay.discard()
-                log.exception("event stage cannot send %s[%s]@%s", event.message.topic, event.message.partition,
-                              event.message.offset)
-                await dead_letter(event.message, _internal_error("event", exc), stage="event",
-                                  origin=origin_of(event.value))
+                await stage_failed("event", event, exc, "cannot send")
                 continue
             for fut in pending:  # acknowledged by the broker before the state is written
                 await fut
