@@ -31,6 +31,9 @@ FILTERS = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(F
 
 FRAMES = int(os.environ.get("BENCH_TRACEMALLOC_FRAMES", "12"))
 # BENCH_TRACE_FROM=N: object counts only until the dump labelled N (stories), tracemalloc from it on
+# BENCH_TRACE_QUIET=1: no object counts at the dumps (the thaw/freeze for them can let a full
+# collection run), only the last dump's probe
+QUIET = bool(os.environ.get("BENCH_TRACE_QUIET"))
 TRACE_FROM = int(os.environ.get("BENCH_TRACE_FROM") or (1 if os.environ.get("BENCH_TRACE_LAZY") else 0))
 
 
@@ -80,14 +83,18 @@ def _collect_probe() -> dict:
     run once, at the last dump, as it changes what the worker holds."""
     import ctypes
 
+    watched = ("Event", "ConsumerMessage", "ConsumerRecord", "Future", "Task")
     before = _rss_mib()
     frozen = gc.get_freeze_count()
     gc.unfreeze()
+    alive_before = collections.Counter(n for n in (type(o).__name__ for o in gc.get_objects()) if n in watched)
     collected = gc.collect()
+    alive_after = collections.Counter(n for n in (type(o).__name__ for o in gc.get_objects()) if n in watched)
     after_gc = _rss_mib()
     gc.freeze()
     trimmed = ctypes.CDLL("libc.so.6").malloc_trim(0)
     return {"rss_before_mib": round(before, 1), "frozen_before": frozen, "collected": collected,
+            "alive_before": dict(alive_before), "alive_after": dict(alive_after),
             "rss_after_gc_mib": round(after_gc, 1), "malloc_trim": trimmed, "rss_after_trim_mib": round(_rss_mib(), 1)}
 
 
@@ -101,6 +108,11 @@ def _watch(folder: Path, top: int) -> None:
             probe = request.read_text().strip() == "collect"
             if not tracemalloc.is_tracing() and _label_number(label) >= TRACE_FROM:
                 tracemalloc.start(FRAMES)  # BENCH_TRACE_FROM / BENCH_TRACE_LAZY: traced from this dump on
+            if not tracemalloc.is_tracing() and QUIET and not probe:  # RSS only: leave the collector alone
+                _answer(folder, label, {"label": label, "rss_mib": round(_rss_mib(), 1),
+                                        "frozen_objects": gc.get_freeze_count()})
+                request.unlink()
+                continue
             if not tracemalloc.is_tracing():  # object counts only
                 counts, frozen = _object_counts()
                 report = {"label": label, "rss_mib": round(_rss_mib(), 1), "frozen_objects": frozen,

@@ -165,9 +165,6 @@ class Settings:
     # (streams/runtime/gc_policy.py; bench/README.md "Pipeline").
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 3600.0
-    # ...or sooner, once the frozen objects grew by this fraction since the last full pass: the
-    # garbage kept in between is bounded by a share of the state (0: every gc_full_seconds only)
-    gc_full_growth: float = 0.25
     # "at_least_once" (default; every broker) or "exactly_once": Faust's transactions — each
     # stage's outputs, table changes and input offsets commit together (Apache Kafka only;
     # downstream readers need isolation.level=read_committed to see only committed records)
@@ -281,9 +278,8 @@ class Settings:
             raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
         if not 1 <= self.fetch_max_wait_ms <= 30000:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
-        if self.gc_freeze_seconds < 0 or self.gc_full_seconds <= 0 or self.gc_full_growth < 0:
-            raise ConfigError("gc_freeze_seconds must be >= 0 (0: off), gc_full_seconds positive "
-                              "and gc_full_growth >= 0 (0: off)")
+        if self.gc_freeze_seconds < 0 or self.gc_full_seconds <= 0:
+            raise ConfigError("gc_freeze_seconds must be >= 0 (0: off) and gc_full_seconds positive")
         if self.processing_guarantee not in PROCESSING_GUARANTEES:
             raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={self.processing_guarantee!r} is not one of "
                               f"{', '.join(PROCESSING_GUARANTEES)}")

@@ -232,7 +232,7 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
     if settings.gc_freeze_seconds > 0:
         from .gc_policy import GcPolicy
 
-        gc_policy = GcPolicy(settings.gc_freeze_seconds, settings.gc_full_seconds, settings.gc_full_growth)
+        gc_policy = GcPolicy(settings.gc_freeze_seconds, settings.gc_full_seconds)
 
         @app.timer(interval=settings.gc_freeze_seconds, name="wirestream.gc")
         async def _gc_freeze() -> None:

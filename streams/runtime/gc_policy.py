@@ -11,17 +11,9 @@ collected nothing).
 :class:`GcPolicy` moves what is alive to the permanent generation (``gc.freeze``) every
 ``freeze_seconds``, after a young collection (so that young garbage is not frozen), so later
 passes only walk what was allocated since. Cyclic garbage that forms among frozen objects (a
-message's futures promoted while in flight, then dropped) is kept until the next full pass:
-unfreeze, collect everything, freeze again — one pause per period instead of one every few
-seconds. Its duration and what it collected are logged.
-
-A full pass is due every ``full_seconds``, or sooner once the frozen objects outnumber those
-kept after the last full pass by ``full_growth`` (a fraction): the garbage held between passes
-is then bounded by a share of the live state, not by an hour of traffic. Messages frozen while
-in flight hold their records' bytes; with a backlog (a worker catching up) thousands are in flight
-at every freeze, and with the hour alone a worker on Apache Kafka grew ~1.9 MiB per 1,000 stories
-after its event window was full (bench/README.md "Bounded state"). CPython's own collector uses
-the same rule for its full passes (a quarter more long-lived objects since the last one).
+message's futures promoted while in flight, then dropped) is kept until the next full pass,
+which runs every ``full_seconds``: unfreeze, collect everything, freeze again — one pause per
+period instead of one every few seconds. Its duration and what it collected are logged.
 """
 
 from __future__ import annotations
@@ -41,23 +33,17 @@ class GcPolicy:
 
     freeze_seconds: float
     full_seconds: float
-    full_growth: float = 0.25
     clock: Callable[[], float] = time.monotonic
     _last_full: float | None = field(default=None, init=False)
-    _kept: int = field(default=0, init=False)  # frozen objects right after the last full pass
 
     def tick(self) -> str:
-        """What ran: "full" (unfreeze, collect all, freeze: the first tick, ``full_seconds``
-        after the last, or when this tick's freeze made the frozen objects grow by more than
-        ``full_growth`` since it) or "freeze" (young pass, freeze)."""
+        """What ran: "full" (unfreeze, collect all, freeze: the first tick, then every
+        ``full_seconds``) or "freeze" (young pass, freeze)."""
         if self._last_full is None or self.clock() - self._last_full >= self.full_seconds:
             self.full()
             return "full"
         gc.collect(1)
         gc.freeze()
-        if self.full_growth > 0 and gc.get_freeze_count() > self._kept * (1 + self.full_growth):
-            self.full()
-            return "full"
         return "freeze"
 
     def full(self) -> int:
@@ -66,7 +52,6 @@ class GcPolicy:
         collected = gc.collect()
         gc.freeze()
         self._last_full = self.clock()
-        self._kept = gc.get_freeze_count()
         log.info("wirestream: full garbage collection: %d objects collected, %.0f ms, %d objects kept",
                  collected, 1000 * (time.perf_counter() - start), gc.get_freeze_count())
         return collected
