@@ -106,8 +106,10 @@ def _env() -> dict[str, str]:
 
 
 def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0, hops: int = 1,
-                 fetch_max_wait_ms: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """A ``wirestream worker`` (kind "pipeline") or the pass-through app (kind "ceiling")."""
+                 fetch_max_wait_ms: int | None = None, env: dict[str, str] | None = None,
+                 script: Path | None = None) -> subprocess.Popen:
+    """A ``wirestream worker`` (kind "pipeline") or the pass-through app (kind "ceiling");
+    ``script`` runs the worker through a wrapper of the CLI (``bench/traced_worker.py``)."""
     data_dir = workdir / f"{settings.app_id}-{index}"
     web_port = free_port()
     common = ["--broker", settings.broker, "--web-port", str(web_port), "--data-dir", str(data_dir),
@@ -120,7 +122,9 @@ def spawn_worker(kind: str, settings: Settings, workdir: Path, *, index: int = 0
     full_env = {**_env(), **(env or {})}
     if fetch_max_wait_ms is not None:  # both apps read it through Settings
         full_env["WIRESTREAM_FETCH_MAX_WAIT_MS"] = str(fetch_max_wait_ms)
-    if kind == "pipeline":
+    if kind == "pipeline" and script is not None:
+        argv = [sys.executable, str(script), *target[1:]]
+    elif kind == "pipeline":
         argv = [sys.executable, "-m", *target]
     else:
         argv = [sys.executable, *target]

@@ -1,7 +1,8 @@
 """Memory of the core's state in an endless stream: RSS and table sizes as stories go by.
 
     PYTHONPATH=. python bench/state_rss.py [--dev ../shared/data/cluster-dev.jsonl] [--stories 100000]
-        [--per-minute 4] [--every 10000] [--compare | --worker] [--window-days D] [--retention-days D]
+        [--per-minute 4] [--every 10000] [--compare | --worker [--broker tansu|kafka] [--env NAME=VALUE]
+        [--trace DIR]] [--window-days D] [--retention-days D]
 
 Generated ~3 KB stories (bench/corpus.py) at ``--per-minute`` simulated stories a minute (4: 100k
 stories span 17 days, past the 3-day event window and the 7-day uri retention) go through one
@@ -10,13 +11,17 @@ Every ``--every`` stories: resident memory (VmRSS after a GC) and the record cou
 ``--compare`` also runs the same stream with the lifetimes off (nothing but clustering profiles
 expires — the state before records had lifetimes). Each run is its own process. Prints JSON.
 
-``--worker`` feeds the same stream to a real ``wirestream worker`` (a subprocess) on the embedded
-broker instead, and samples the worker process's RSS (psutil, no GC forced: what an operator
+``--worker`` feeds the same stream to a real ``wirestream worker`` (a subprocess) on a broker
+instead — the embedded Tansu, or with ``--broker kafka`` Apache Kafka on disk (started as
+``bench/pipeline.py --brokers kafka`` does) — and samples the worker process's RSS (psutil, no GC forced: what an operator
 sees) every ``--every`` stories, once every story sent so far came out on
 ``wire.stories.clustered``; the broker's RSS too (Tansu keeps every topic in memory: the run
 stops early, saying so, when it passes ``--max-broker-gib``). ``--window-days`` /
 ``--retention-days`` set the worker's event window and uri retention (both modes; defaults:
-the settings' 3 and 7 days).
+the settings' 3 and 7 days). ``--env`` sets the worker's environment (a setting, or
+``MALLOC_ARENA_MAX``); ``--trace DIR`` runs the worker under tracemalloc
+(``bench/traced_worker.py``, several times slower) and leaves a dump per sample in DIR:
+allocation diffs by traceback and live objects by type.
 """
 
 from __future__ import annotations
@@ -83,8 +88,9 @@ def _run(dev: str, stories: int, per_minute: float, every: int, lifetimes: bool,
 
 
 async def _worker_run(broker: Any, workdir: Path, dev: Path, stories: int, per_minute: float, every: int,
-                      window_days: float, retention_days: float, max_broker_gib: float) -> dict:
-    """The stream through a real worker on the embedded broker; RSS samples of both processes."""
+                      window_days: float, retention_days: float, max_broker_gib: float,
+                      worker_env: dict[str, str], trace_dir: Path | None) -> dict:
+    """The stream through a real worker on ``broker``; RSS samples of both processes."""
     import uuid
 
     import orjson
@@ -100,6 +106,7 @@ async def _worker_run(broker: Any, workdir: Path, dev: Path, stories: int, per_m
     from streams.kafka.broker import create_topics, stop_group
 
     rows = load_rows(dev)
+    kind = "kafka" if type(broker).__name__ == "KafkaBroker" else "tansu"
     tag = uuid.uuid4().hex[:8]
     proc = None
     producer = consumer = None
@@ -108,8 +115,13 @@ async def _worker_run(broker: Any, workdir: Path, dev: Path, stories: int, per_m
     try:
         settings = Settings(broker=broker.url, topic_prefix=f"rss{tag}.", app_id=f"state-rss-{tag}", partitions=4)
         await create_topics(settings)
-        env = {"WIRESTREAM_EVENT_WINDOW_DAYS": str(window_days), "WIRESTREAM_URI_RETENTION_DAYS": str(retention_days)}
-        proc = spawn_worker("pipeline", settings, workdir, env=env)
+        env = {"WIRESTREAM_EVENT_WINDOW_DAYS": str(window_days), "WIRESTREAM_URI_RETENTION_DAYS": str(retention_days),
+               **worker_env}
+        script = None
+        if trace_dir is not None:
+            env["BENCH_TRACE_DIR"] = str(trace_dir)
+            script = root / "traced_worker.py"
+        proc = spawn_worker("pipeline", settings, workdir, env=env, script=script)
         consumer = AIOKafkaConsumer(settings.topic("stories.clustered"), bootstrap_servers=broker.bootstrap,
                                     group_id=None, auto_offset_reset="earliest", fetch_max_wait_ms=100)
         producer = AIOKafkaProducer(bootstrap_servers=broker.bootstrap, acks=1, linger_ms=20,
@@ -153,8 +165,10 @@ async def _worker_run(broker: Any, workdir: Path, dev: Path, stories: int, per_m
                 points.append({"stories": sent, "stream_days": round(days, 2), **rss_mib(proc),
                                "broker_rss_mib": round(broker_mib, 1),
                                "seconds": round(time.perf_counter() - start, 1)})
+                if trace_dir is not None:  # the traced worker's dump at this point (bench/traced_worker.py)
+                    points[-1]["trace"] = str(await _trace_dump(trace_dir, f"{sent:07d}", proc, sent == stories))
                 print(json.dumps(points[-1]), file=sys.stderr, flush=True)
-                if broker_mib > max_broker_gib * 1024:
+                if broker_mib > max_broker_gib * 1024 and kind == "tansu":
                     stopped = f"the broker's RSS passed {max_broker_gib} GiB (Tansu keeps every topic in memory)"
                     break
     finally:
@@ -163,7 +177,21 @@ async def _worker_run(broker: Any, workdir: Path, dev: Path, stories: int, per_m
                 await client.stop()
         if proc is not None:
             stop_group(proc, timeout=20)
-    return {"mode": "worker", "points": points, **({"stopped": stopped} if stopped else {})}
+    return {"mode": "worker", "broker": kind, "worker_env": worker_env, "points": points,
+            **({"stopped": stopped} if stopped else {})}
+
+
+async def _trace_dump(folder: Path, label: str, proc: Any, last: bool, timeout: float = 600.0) -> Path:
+    """Ask the traced worker for a dump (a request file) and wait for its answer; the last one
+    also probes what a full collection and malloc_trim give back."""
+    (folder / f"{label}.request").write_text("collect" if last else "")
+    answer = folder / f"{label}.json"
+    deadline = time.monotonic() + timeout
+    while not answer.exists():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"error: no trace dump {answer} from the worker")
+        await asyncio.sleep(0.5)
+    return answer
 
 
 def main() -> None:
@@ -174,7 +202,16 @@ def main() -> None:
     parser.add_argument("--every", type=int, default=10_000)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--compare", action="store_true", help="also run with the lifetimes off")
-    mode.add_argument("--worker", action="store_true", help="a real worker on the embedded broker")
+    mode.add_argument("--worker", action="store_true", help="a real worker on a broker (--broker)")
+    parser.add_argument("--broker", choices=("tansu", "kafka"), default="tansu",
+                        help="--worker: the embedded Tansu (keeps every topic in memory) or Apache Kafka on disk "
+                             "(tests/kafka/launcher.py; needs Java)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="--worker: an environment variable of the worker (repeatable), e.g. "
+                             "WIRESTREAM_GC_FULL_SECONDS=600 or MALLOC_ARENA_MAX=2")
+    parser.add_argument("--trace", type=Path, default=None, metavar="DIR",
+                        help="--worker: run it under tracemalloc (bench/traced_worker.py) and write a dump of "
+                             "allocation diffs and live objects by type into DIR at every sample")
     parser.add_argument("--window-days", type=float, default=None, help="event window (default: the settings')")
     parser.add_argument("--retention-days", type=float, default=None, help="uri retention (default: the settings')")
     parser.add_argument("--max-broker-gib", type=float, default=8.0, help="--worker: stop when the broker passes it")
@@ -191,13 +228,18 @@ def main() -> None:
         import shutil
         import tempfile
 
-        from streams.kafka.broker import EmbeddedBroker
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from pipeline import start_broker
 
+        bad = [e for e in args.env if "=" not in e]
+        if bad:
+            raise SystemExit(f"error: --env {bad[0]!r}: expected NAME=VALUE")
+        worker_env = dict(e.split("=", 1) for e in args.env)
         workdir = Path(tempfile.mkdtemp(prefix="state-rss-"))
-        broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+        broker = start_broker(args.broker)
         try:
             runs.append(asyncio.run(_worker_run(broker, workdir, args.dev, args.stories, args.per_minute, args.every,
-                                                window, retention, args.max_broker_gib)))
+                                                window, retention, args.max_broker_gib, worker_env, args.trace)))
         finally:
             broker.stop()
             shutil.rmtree(workdir, ignore_errors=True)
