@@ -249,13 +249,6 @@ def extract_names(
     return out
 
 
-def _title_cased(tokens: list[tuple[str, int]]) -> bool:
-    words = [w for w, _ in tokens if len(w) > 3]
-    if len(words) < 3:
-        return False
-    return sum(1 for w in words if w[:1].isupper()) >= 0.6 * len(words)
-
-
 # --- vectors -----------------------------------------------------------------------------------
 
 Vector = dict[str, float]
@@ -278,6 +271,37 @@ def _tfidf(counts: dict[str, int], weight: Callable[[str], float]) -> Vector:
     return norm_vector({t: (1.0 + math.log(c)) * weight(t) for t, c in counts.items()})
 
 
+# Per (language, stemming): a word token as written -> its subtokens' (term, lower, name) — a
+# space-less word gives one per bigram; ``term`` None for a one-letter token (no term), ``name``
+# the folded form when the token is capitalized (a name candidate), else None. A pure function of
+# the token, so a story's tokens are looked up, not lowercased, stemmed and folded one by one.
+_Sub = tuple[str | None, str, str | None]
+_TOKEN_CACHE_MAX = 300_000  # per language; cleared when full (a long-running worker's vocabulary drifts)
+_token_caches: dict[tuple[str, bool], dict[str, tuple[_Sub, ...]]] = {}
+
+
+def _token_entry(word: str, lang: str, stemming: bool) -> tuple[_Sub, ...]:
+    subs = []
+    for w in (_bigrams(word) if _NOSPACE.search(word) else (word,)):
+        low = w.lower()
+        term = None if len(w) < 2 and not _NOSPACE.match(w) else (stem(low, lang) if stemming else fold(low))
+        subs.append((term, low, fold(w) if len(w) >= 2 and _is_capitalized(w) else None))
+    return tuple(subs)
+
+
+# A word token, and what stands right before it: a sentence boundary within the 3 characters
+# before it (``_sentence_initial``), or the start of its text (``_START``, put before each text).
+_START = "\x00"
+_TOKEN_IN_CONTEXT = re.compile(r"(?:([.!?:;\"“”«»()\[\]—–-])\s{0,2}|(\x00))?([^\W\d_]+)", re.UNICODE)
+
+
+def _title_cased(tokens: list[tuple[str, int]]) -> bool:
+    words = [w for w, _ in tokens if len(w) > 3]
+    if len(words) < 3:
+        return False
+    return sum(1 for w in words if w[:1].isupper()) >= 0.6 * len(words)
+
+
 @dataclass(frozen=True, slots=True)
 class StoryFeatures:
     body: Vector  # all text (headline + body) tokens, L2-normalized TF-IDF
@@ -287,13 +311,6 @@ class StoryFeatures:
     idf: dict[str, float]  # idf of every term above (for candidate search)
     length: int = 0  # weighted terms read (headline + body): how much text the story carries
     sem: Any = None  # int8 semantic vector of headline + lead (``embedding``), None without the model
-
-
-def _count(items: Iterable[str]) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for x in items:
-        out[x] = out.get(x, 0) + 1
-    return out
 
 
 def extract(
@@ -314,49 +331,78 @@ def extract(
     word in the story's language (used to tell names from capitalized sentence starts).
     Body and headline terms are Snowball stems (when the language has a stemmer), folded; names are
     folded surface forms.
+
+    One pass over the tokens of the headline, then of the body's sentences (joined, each after a
+    ``_START`` mark, so one regex call finds them all with what precedes each): the same terms,
+    names and counts, in the same order, as ``tokenize`` + ``extract_names`` per text would give.
     """
-    idf: dict[str, float] = {}
-
-    def weighted(tokens: list[tuple[str, int]]) -> list[str]:
-        out = []
-        for w, _ in tokens:
-            if len(w) < 2 and not _NOSPACE.match(w):
-                continue
-            low = w.lower()
-            f = stem(low, lang) if stemming else fold(low)
-            x = idf.get(f)
-            if x is None:
-                x = term_idf(low, f)
-                idf[f] = x
-            if x >= min_idf:
-                out.append(f)
-        return out
-
-    head_tokens = tokenize(headline)
     body_text = list(sentences)[:max_sentences]
-    head_terms = weighted(head_tokens)
-    all_terms = list(head_terms)
-    names = extract_names(headline, head_tokens, zipf, title_case=_title_cased(head_tokens))
-    numbers = extract_numbers(headline, lang)
-    for s in body_text:
-        toks = tokenize(s)
-        all_terms.extend(weighted(toks))
-        names.extend(extract_names(s, toks, zipf))
-        numbers.extend(extract_numbers(s, lang))
+    body = _START + _START.join(body_text)
+    head = _START + headline
+    if head.count(_START) != 1 or body.count(_START) != max(1, len(body_text)):
+        # a text holding the mark itself, where it would read as a text start: "\x01" is read as
+        # the mark is elsewhere (no letter, digit, space or sentence boundary)
+        head = _START + headline.replace(_START, "\x01")
+        body = _START + _START.join(s.replace(_START, "\x01") for s in body_text)
+    key = (lang, stemming)
+    cache = _token_caches.get(key)
+    if cache is None or len(cache) >= _TOKEN_CACHE_MAX:
+        cache = _token_caches[key] = {}
+    get = cache.get
+    idf: dict[str, float] = {}
+    idf_get = idf.get
+    names: list[str] = []
+    counts: list[dict[str, int]] = []
+    length = 0
+    for text, title_case in ((head, None), (body, False)):
+        found = _TOKEN_IN_CONTEXT.findall(text)
+        if title_case is None:
+            # (a space-less word is read as bigrams, too short to count)
+            title_case = _title_cased([(w, 0) for _, _, w in found if not _NOSPACE.search(w)])
+        terms: dict[str, int] = {}
+        for boundary, start, word in found:
+            subs = get(word)
+            if subs is None:
+                subs = cache[word] = _token_entry(word, lang, stemming)
+            for term, low, name in subs:
+                if term is not None:
+                    x = idf_get(term)
+                    if x is None:
+                        x = idf[term] = term_idf(low, term)
+                    if x >= min_idf:
+                        terms[term] = terms.get(term, 0) + 1
+                        length += 1
+                if name is not None:
+                    z = zipf(low)
+                    if z >= FUNCTION_ZIPF or (z >= COMMON_ZIPF and (title_case or boundary or start)):
+                        continue
+                    names.append(name)
+        counts.append(terms)
+    head_counts, body_counts = counts
+    all_counts = dict(head_counts)
+    for term, n in body_counts.items():
+        all_counts[term] = all_counts.get(term, 0) + n
 
     def w(t: str) -> float:
-        x = idf.get(t)
+        x = idf_get(t)
         if x is None:
-            x = term_idf(t, t)
-            idf[t] = x
+            x = idf[t] = term_idf(t, t)
         return x
 
-    name_counts = _count(names)
+    numbers = extract_numbers(headline, lang)
+    numbers.extend(extract_numbers(body, lang))  # the mark reads as the end and start of a text
     return StoryFeatures(
-        body=_tfidf(_count(all_terms), w),
-        head=_tfidf(_count(head_terms), w),
-        names=_tfidf(name_counts, w),
+        body=_tfidf(all_counts, w),
+        head=_tfidf(head_counts, w),
+        names=_tfidf(_count(names), w),
         numbers=tuple(sorted(set(numbers))),
         idf=idf,
-        length=len(all_terms),
+        length=length,
     )
+
+
+def _count(items: Iterable[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for x in items:
+        out[x] = out.get(x, 0) + 1
+    return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from streams.core import termstats
@@ -108,3 +108,69 @@ def test_scale_words_make_one_figure_across_languages():
     assert extract_numbers("7 million people") == ["7000000"]  # one digit counts with a scale word
     assert extract_numbers("12 people, 2 millionaires") == ["12"]  # only a whole scale word scales
     assert extract_numbers("15 тысяч человек", "ru") == extract_numbers("15 thousand people", "en") == ["15000"]
+
+
+def _extract_by_definition(headline, sentences, term_idf, zipf, *, lang, min_idf, max_sentences, stemming):
+    """``extract`` as it was written before its one-pass form: each text tokenized alone
+    (``tokenize``), its names found by ``extract_names``, its figures by ``extract_numbers``."""
+    from streams.core.features import StoryFeatures, _count, _NOSPACE, _tfidf, _title_cased
+
+    idf: dict[str, float] = {}
+
+    def weighted(tokens):
+        out = []
+        for w, _ in tokens:
+            if len(w) < 2 and not _NOSPACE.match(w):
+                continue
+            low = w.lower()
+            f = stem(low, lang) if stemming else fold(low)
+            if f not in idf:
+                idf[f] = term_idf(low, f)
+            if idf[f] >= min_idf:
+                out.append(f)
+        return out
+
+    head_tokens = tokenize(headline)
+    head_terms = weighted(head_tokens)
+    all_terms = list(head_terms)
+    names = extract_names(headline, head_tokens, zipf, title_case=_title_cased(head_tokens))
+    numbers = extract_numbers(headline, lang)
+    for s in list(sentences)[:max_sentences]:
+        toks = tokenize(s)
+        all_terms.extend(weighted(toks))
+        names.extend(extract_names(s, toks, zipf))
+        numbers.extend(extract_numbers(s, lang))
+
+    def w(t):
+        if t not in idf:
+            idf[t] = term_idf(t, t)
+        return idf[t]
+
+    return StoryFeatures(body=_tfidf(_count(all_terms), w), head=_tfidf(_count(head_terms), w),
+                         names=_tfidf(_count(names), w), numbers=tuple(sorted(set(numbers))), idf=idf,
+                         length=len(all_terms))
+
+
+# letters of several scripts and cases, digits, sentence boundaries, spaces, and the marks
+# ``extract`` puts between texts ("\x00") and writes for them ("\x01")
+_TEXT = st.lists(st.sampled_from(list("AaBbEeZz ÉéΣσДд.!?:;\"“(-—,'0123\n\t\x00\x01") + ["習近", "平", "Mc", "Ⅱ", "  "]),
+                 max_size=30).map("".join)
+
+
+@settings(deadline=None)  # the first example of a language loads its word list
+@given(_TEXT, st.lists(_TEXT, max_size=5), st.sampled_from(["en", "de", "ru", "xx"]), st.booleans())
+def test_extract_is_its_definition(headline: str, sentences: list[str], lang: str, stemming: bool) -> None:
+    """Same features, dict orders and float bits included, and the same term weights asked for in the
+    same order, as the per-text definition (the one-pass form is only faster)."""
+    results = []
+    for fn in (extract, _extract_by_definition):
+        calls: list[tuple[str, str]] = []
+
+        def term_idf(lower: str, term: str, calls=calls) -> float:
+            calls.append((lower, term))
+            return termstats.idf(termstats.background_df(lower, lang), len(term) % 3, 5)
+
+        sf = fn(headline, sentences, term_idf, lambda w: termstats.background_zipf(w, lang), lang=lang,
+                min_idf=1.0, max_sentences=4, stemming=stemming)
+        results.append((repr(sf), calls))
+    assert results[0] == results[1]
