@@ -423,3 +423,19 @@ def cosine_int8(a, b) -> float:
     a = a.astype(np.int64)
     b = b.astype(np.int64)
     return float(a @ b) / float(np.sqrt(float(a @ a) * float(b @ b)))
+
+
+def test_an_unreadable_semantic_model_falls_back_with_one_warning(tmp_path, monkeypatch, caplog):
+    pytest.importorskip("tokenizers")
+    pytest.importorskip("safetensors")
+    from streams.core import embedding
+
+    (tmp_path / "tokenizers").mkdir()
+    (tmp_path / "tokenizers" / "l2_supercat_tokenizer_config.json").write_text("{not json")
+    monkeypatch.setattr(embedding.resources, "files", lambda package: tmp_path)
+    with caplog.at_level("WARNING", logger="streams.core.embedding"):
+        assert embedding._load("l2_supercat") is None
+    lines = [r for r in caplog.records if r.name == "streams.core.embedding"]
+    assert len(lines) == 1 and lines[0].levelname == "WARNING" and lines[0].exc_info is None
+    message = lines[0].getMessage()
+    assert "word-only weights" in message and "\n" not in message
