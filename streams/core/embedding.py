@@ -16,6 +16,7 @@ When ``wordllama`` is not installed, ``load()`` returns None and the clusterer s
 from __future__ import annotations
 
 import base64
+import logging
 import threading
 from importlib import resources
 
@@ -25,6 +26,7 @@ __all__ = ["DIM", "Embedder", "decode", "encode", "load", "quantize"]
 
 DIM = 256
 MAX_TOKENS = 256  # a headline + lead fits; longer text adds cost, not meaning
+_log = logging.getLogger(__name__)
 _lock = threading.Lock()
 _loaded: dict[str, Embedder | None] = {}
 
@@ -98,10 +100,16 @@ def _load(model: str) -> Embedder | None:
         from tokenizers import Tokenizer
 
         root = resources.files("wordllama")
+    except ImportError as exc:
+        _log.warning("semantic model not installed (%s): event clustering uses its word-only weights", exc)
+        return None
+    try:
         tokenizer = Tokenizer.from_file(str(root / "tokenizers" / f"{model}_tokenizer_config.json"))
         matrix = load_file(str(root / "weights" / f"{model}_{DIM}.safetensors"))["embedding.weight"]
-    except Exception:  # noqa: BLE001 - not installed, or unreadable (tokenizers raises plain Exception)
-        # clustering goes on without the semantic signal
+    except Exception as exc:  # noqa: BLE001 - unreadable files (tokenizers raises plain Exception)
+        # clustering goes on without the semantic signal; one line, no traceback
+        _log.warning("cannot read the semantic model %r in %s (%s: %s): event clustering uses its word-only weights",
+                     model, root, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
         return None
     tokenizer.no_truncation()
     tokenizer.no_padding()

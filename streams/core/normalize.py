@@ -153,12 +153,20 @@ def _title_ratio(words: list[str]) -> float:
     return sum(1 for w in cased if w[0].isupper()) / len(cased)
 
 
+_DEBRIS_SENTENCE_CHARS = 200  # furniture that starts like boilerplate is at most this long
+
+
 def is_debris_line(line: str) -> bool:
     """True when a whole line (paragraph) is page furniture rather than story text."""
     if not _HAS_ALNUM.search(line):
         return True
-    if _BOILERPLATE.match(line) or _LONE_AGENCY.match(line):
+    if _LONE_AGENCY.match(line):
         return True
+    if _BOILERPLATE.match(line):
+        # A short line is furniture; a long one is an article that only starts with it ("Advertisement
+        # calgary-nose hill mp michelle rempel delivered...", a whole lower-cased story as one paragraph):
+        # its sentences are judged one by one instead (``_is_debris_sentence``), so the story is kept.
+        return len(line) <= _DEBRIS_SENTENCE_CHARS
     if line[-1] in ".!?":
         return False
     words = _WORD.findall(line)
@@ -189,7 +197,7 @@ def _is_debris_sentence(sentence: str) -> bool:
         return True
     if _LONE_AGENCY.match(sentence):
         return True
-    return len(sentence) <= 200 and bool(_BOILERPLATE.match(sentence))
+    return len(sentence) <= _DEBRIS_SENTENCE_CHARS and bool(_BOILERPLATE.match(sentence))
 
 
 def _paragraphs(body: str) -> list[str]:

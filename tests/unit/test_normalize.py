@@ -125,3 +125,16 @@ def test_caseless_scripts_and_empty_input() -> None:
     clean = clean_story("", "中国国家主席周三会见了俄罗斯总理。双方签署了多项合作协议。")
     assert len(clean.sentences) == 2
     assert clean_story("", "   \n\n ").sentences == ()
+
+
+def test_a_whole_story_that_starts_like_page_furniture_is_kept():
+    # a lower-cased article delivered as one paragraph that starts with "Advertisement" / "Updated ..."
+    story = ("Advertisement calgary-nose hill mp michelle rempel delivered a powerful speech in the house of "
+             "commons tuesday. But something she said did not sit right with green party leader elizabeth may. "
+             "Rempel was talking about tax credits for the oil sector and jobs in alberta.")
+    cleaned = clean_story("", story)
+    assert "But something she said did not sit right with green party leader elizabeth may." in cleaned.sentences
+    assert len(cleaned.sentences) == 2
+    # the same words as a short line are still furniture
+    assert clean_story("", "Advertisement\n\nThe minister resigned on Monday.").sentences == (
+        "The minister resigned on Monday.",)
