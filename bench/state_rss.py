@@ -162,7 +162,9 @@ async def _worker_run(broker: Any, workdir: Path, dev: Path, stories: int, per_m
                 days = (datetime.fromisoformat(when.replace("Z", "+00:00"))
                         - datetime.fromisoformat(first_time.replace("Z", "+00:00"))).total_seconds() / 86400.0
                 broker_mib = psutil.Process(broker.proc.pid).memory_info().rss / 2**20
+                cpu = psutil.Process(proc.pid).cpu_times()  # the worker's CPU: what a setting costs
                 points.append({"stories": sent, "stream_days": round(days, 2), **rss_mib(proc),
+                               "worker_cpu_s": round(cpu.user + cpu.system, 1),
                                "broker_rss_mib": round(broker_mib, 1),
                                "seconds": round(time.perf_counter() - start, 1)})
                 if trace_dir is not None:  # the traced worker's dump at this point (bench/traced_worker.py)

@@ -165,6 +165,10 @@ class Settings:
     # (streams/runtime/gc_policy.py; bench/README.md "Pipeline").
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 3600.0
+    # Every this many seconds the worker hands the C allocator's freed pages back to the system
+    # (glibc malloc_trim; nothing where there is none; 0: off): without it RSS rises in steps
+    # after each peak (streams/runtime/malloc_trim.py; bench/README.md "Bounded state").
+    malloc_trim_seconds: float = 0.0
     # "at_least_once" (default; every broker) or "exactly_once": Faust's transactions — each
     # stage's outputs, table changes and input offsets commit together (Apache Kafka only;
     # downstream readers need isolation.level=read_committed to see only committed records)
@@ -280,6 +284,8 @@ class Settings:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
         if self.gc_freeze_seconds < 0 or self.gc_full_seconds <= 0:
             raise ConfigError("gc_freeze_seconds must be >= 0 (0: off) and gc_full_seconds positive")
+        if self.malloc_trim_seconds < 0:
+            raise ConfigError(f"{env_name('malloc_trim_seconds')} must be >= 0 (0: off)")
         if self.processing_guarantee not in PROCESSING_GUARANTEES:
             raise ConfigError(f"{ENV_PREFIX}PROCESSING_GUARANTEE={self.processing_guarantee!r} is not one of "
                               f"{', '.join(PROCESSING_GUARANTEES)}")

@@ -238,6 +238,18 @@ def create_app(settings: Settings, **overrides: Any) -> Any:
         async def _gc_freeze() -> None:
             gc_policy.tick()
 
+    if settings.malloc_trim_seconds > 0:
+        from .malloc_trim import MallocTrim
+
+        malloc_trim = MallocTrim()
+        if not malloc_trim.available:
+            log.info("wirestream: %s set but this C library has no malloc_trim: ignored",
+                     "WIRESTREAM_MALLOC_TRIM_SECONDS")
+
+        @app.timer(interval=settings.malloc_trim_seconds, name="wirestream.malloc_trim")
+        async def _malloc_trim() -> None:
+            malloc_trim.tick()
+
     metrics = Metrics()
     pending, dispatcher = wire_webhooks(app, settings, topics, metrics)
 

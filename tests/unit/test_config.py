@@ -82,3 +82,10 @@ def test_log_store_and_port_values_are_checked(env):
     with pytest.raises(ConfigError) as info:
         Settings.from_env(env)
     assert next(iter(env)) in str(info.value)
+
+
+def test_malloc_trim_seconds_is_read_and_negative_is_refused():
+    assert Settings.from_env({"WIRESTREAM_MALLOC_TRIM_SECONDS": "30"}).malloc_trim_seconds == 30.0
+    assert Settings.from_env({"WIRESTREAM_MALLOC_TRIM_SECONDS": "0"}).malloc_trim_seconds == 0.0
+    with pytest.raises(ConfigError, match="WIRESTREAM_MALLOC_TRIM_SECONDS"):
+        Settings.from_env({"WIRESTREAM_MALLOC_TRIM_SECONDS": "-1"})
