@@ -174,3 +174,22 @@ def test_extract_is_its_definition(headline: str, sentences: list[str], lang: st
                 min_idf=1.0, max_sentences=4, stemming=stemming)
         results.append((repr(sf), calls))
     assert results[0] == results[1]
+
+
+def test_the_token_cache_stays_bounded_and_changes_nothing(monkeypatch) -> None:
+    """A worker meets new words forever: the per-language token cache never holds more than its
+    bound, and a story extracted across a clearing gives the features it gives with a warm cache."""
+    from streams.core import features
+
+    monkeypatch.setattr(features, "_TOKEN_CACHE_MAX", 50)
+    monkeypatch.setattr(features, "_token_caches", {})
+
+    def run(i: int):
+        words = " ".join(f"Word{i}x{j} thing{i}y{j}" for j in range(40))
+        return repr(extract(f"Headline {i}", [words + "."], lambda low, term: 2.0, lambda w: 1.0,
+                            lang="en", min_idf=1.0, max_sentences=4, stemming=True))
+
+    first = [run(i) for i in range(5)]
+    for cache in features._token_caches.values():
+        assert len(cache) <= 80 + 2  # cleared at 50, then at most one story's distinct tokens added
+    assert [run(i) for i in range(5)] == first
