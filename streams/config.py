@@ -166,8 +166,9 @@ class Settings:
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 3600.0
     # Every this many seconds the worker hands the C allocator's freed pages back to the system
-    # (glibc malloc_trim; nothing where there is none; 0: off): without it RSS rises in steps
-    # after each peak (streams/runtime/malloc_trim.py; bench/README.md "Bounded state").
+    # (glibc malloc_trim; nothing where there is none; 0: off). It lowers RSS by the freed memory
+    # glibc keeps after peaks (38-92 MiB in bench/README.md "Bounded state"), not its growth, and
+    # each trim holds the event loop while it walks the free chunks: so off by default.
     malloc_trim_seconds: float = 0.0
     # "at_least_once" (default; every broker) or "exactly_once": Faust's transactions — each
     # stage's outputs, table changes and input offsets commit together (Apache Kafka only;
