@@ -27,7 +27,9 @@ An event's label is the majority gold label of the labelled stories in it so far
 Unlabelled stories (no gold) take the shipped decision in every mode. Prints JSON: per file and
 mode, B-cubed P/R/F1 (``streams.eval.clustering.score``), events predicted, and how many
 decisions the oracle made differently from the shipped rule on the same state (joins the shipped
-rule missed, joins it made wrongly). Run it under ``nice -n 19``: one mode over the suite costs
+rule missed, joins it made wrongly), and how well the top candidate's score separates a right
+top candidate from a wrong one on that state (``top_candidate``: ROC AUC, right ones below the
+threshold, wrong ones at or above it). Run it under ``nice -n 19``: one mode over the suite costs
 what one ``wirestream eval clustering --suite`` does (~7 min on a quiet 2-core machine).
 """
 
@@ -72,12 +74,29 @@ class _Oracle:
             self.events_of.setdefault(new, {})[event_id] = None
 
 
+def _separation(tops: list[tuple[float, bool]], threshold: float) -> dict[str, Any]:
+    """How well the top candidate's score tells a right top candidate from a wrong one: ROC AUC
+    (Mann-Whitney, ties half), and the two kinds of error the threshold makes."""
+    pos = sorted(s for s, ok in tops if ok)
+    neg = sorted(s for s, ok in tops if not ok)
+    auc = None
+    if pos and neg:
+        from bisect import bisect_left, bisect_right
+
+        wins = sum(bisect_left(neg, s) + 0.5 * (bisect_right(neg, s) - bisect_left(neg, s)) for s in pos)
+        auc = round(wins / (len(pos) * len(neg)), 4)
+    return {"right": len(pos), "wrong": len(neg), "auc": auc,
+            "right_below_threshold": sum(1 for s in pos if s < threshold),
+            "wrong_at_or_above_threshold": sum(1 for s in neg if s >= threshold)}
+
+
 def run(prep: Prepared, mode: str) -> dict[str, Any]:
     stage = ClusterStage({}, {}, {}, window_days=3.0, config=DEFAULT_CONFIG)
     cl = stage.clusterer
     oracle = _Oracle()
     current: dict[str, Any] = {"label": None}
     diff = Counter()
+    tops: list[tuple[float, bool]] = []  # (top candidate's score, is it the story's event), labelled stories
 
     def best_event(story, now):  # replaces Clusterer.best_event: same candidates, same scores
         st = cl._advance(story.shard, now)
@@ -91,6 +110,11 @@ def run(prep: Prepared, mode: str) -> dict[str, Any]:
                 best, best_score = event_id, s
         shipped = best if best is not None and best_score >= cl.threshold else None
         label = current["label"]
+        if label is not None and best is not None:
+            right_top = oracle.label.get(best) == label
+            tops.append((best_score, right_top))
+            if not right_top and any(oracle.label.get(e) == label for e, _ in scored):
+                diff["right_event_among_candidates_not_top"] += 1
         if mode == "shipped" or label is None:
             return shipped, best_score
         right = [(e, s) for e, s in scored if oracle.label.get(e) == label]
@@ -129,6 +153,7 @@ def run(prep: Prepared, mode: str) -> dict[str, Any]:
     s = score(pred, prep.gold)
     return {"file": prep.name, "mode": mode, "bcubed": s["bcubed"], "events": s["clusters"]["predicted"],
             "gold_events": s["clusters"]["gold"], "decisions_unlike_shipped": dict(diff),
+            "top_candidate": _separation(tops, cl.threshold),
             "seconds": round(time.perf_counter() - t0, 1)}
 
 

@@ -27,6 +27,9 @@ rows) and ``keys.I.json`` (blake2b of each text, time and tokens of each), one p
 ``--part`` of ``--parts`` processes; ``timing`` sums the time per text and per story of each file
 (ms, one thread).
 
+``cost`` times the forward pass against the shipped WordLlama embedding, alternated story by
+story over a sample of every file, in CPU (thread) time: the cost figure.
+
 ``fit`` runs the committed fit command (``bench/fit_clusterer.py``'s ``main``) with
 ``streams.core.embedding.load`` patched to an embedder that looks the cached vector up by text:
 ``replace`` puts the MiniLM vector in place of WordLlama's, ``concat`` puts both side by side
@@ -205,6 +208,43 @@ def cmd_timing(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cost(args: argparse.Namespace) -> int:
+    """CPU ms per story (thread time: sound under a loaded machine) of the MiniLM forward pass and of
+    the shipped WordLlama embedding, alternated story by story over a sample of every file."""
+    from streams.core import embedding
+
+    root = _model_root()
+    static = embedding.load()
+    if root is None or static is None:
+        print("skipped: needs the model package and wordllama", file=sys.stderr)
+        return 0
+    model = MiniLM(root)
+    rng = np.random.default_rng(12)
+    out: dict[str, dict[str, float]] = {}
+    for spec in suite_specs(args.data):
+        prep = load(spec, cache=args.cache)
+        texts = [_text(s) for s in prep.stories if s is not None]
+        sample = [texts[i] for i in rng.choice(len(texts), size=min(args.sample, len(texts)), replace=False)]
+        for t in sample[:20]:  # warm: the word cache of WordLlama holds a long stream's words
+            static.embed(t)
+        tm = ts = 0.0
+        for t in sample:
+            t0 = time.thread_time()
+            model.embed(t)
+            t1 = time.thread_time()
+            static.embed(t)
+            t2 = time.thread_time()
+            tm += t1 - t0
+            ts += t2 - t1
+        n = len(sample)
+        out[prep.name] = {"stories": n, "minilm_cpu_ms": round(1000 * tm / n, 2), "wordllama_cpu_ms": round(1000 * ts / n, 3),
+                          "ratio": round(tm / ts, 1) if ts else None,
+                          "minilm_tokens_mean": round(sum(len(model.tok.encode(t).ids) for t in sample) / n, 1)}
+        print(prep.name, out[prep.name], file=sys.stderr, flush=True)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
 class LookupEmbedder:
     """Stands in for ``embedding.Embedder``: the cached vector of the text, as int8."""
 
@@ -254,17 +294,20 @@ def main(argv: list[str] | None = None) -> int:
         cut = argv.index("--")
         argv, rest = argv[:cut], argv[cut + 1:]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("embed", "timing", "fit"))
+    ap.add_argument("command", choices=("embed", "timing", "cost", "fit"))
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--cache", type=Path, help="enriched stories (as wirestream eval clustering --cache)")
     ap.add_argument("--vectors", type=Path, required=True, help="directory of the cached vectors")
     ap.add_argument("--mode", choices=("replace", "concat"), default="replace")
     ap.add_argument("--limit", type=int, default=0, help="embed only this many texts (a timing run)")
+    ap.add_argument("--sample", type=int, default=200, help="cost: stories sampled per file")
     ap.add_argument("--part", type=int, default=0, help="embed every PARTS-th text from this one")
     ap.add_argument("--parts", type=int, default=1)
     args = ap.parse_args(argv)
     if args.command == "embed":
         return cmd_embed(args)
+    if args.command == "cost":
+        return cmd_cost(args)
     return cmd_timing(args) if args.command == "timing" else cmd_fit(args, rest)
 
 
