@@ -37,6 +37,9 @@ story over a sample of every file, in CPU (thread) time: the cost figure.
 int8 quantization, centroids and features are unchanged (they do not depend on the dimension);
 the ``sem_cos`` / ``short_sem_cos`` weights are refitted with all the others.
 
+``eval --fitted FIT.json`` scores the whole files (as ``wirestream eval clustering --suite``)
+with a fit's weights and threshold.
+
 Without the model package, ``embed`` says so and exits 0 (an experiment, skipped).
 """
 
@@ -273,14 +276,36 @@ class LookupEmbedder:
         return self._quantize(v)
 
 
-def cmd_fit(args: argparse.Namespace, rest: list[str]) -> int:
+def _patch(args: argparse.Namespace) -> bool:
     from streams.core import embedding
 
     if not any(args.vectors.glob("vectors.*.npy")):
         print(f"skipped: no cached vectors in {args.vectors} (run embed first)", file=sys.stderr)
-        return 0
+        return False
     emb = LookupEmbedder(args.vectors, args.mode)
     embedding.load = lambda model="l2_supercat": emb  # every Clusterer of this process gets it
+    return True
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Whole files (``wirestream eval clustering --suite``) with the weights and threshold of a fit's JSON."""
+    import dataclasses
+
+    from streams.eval.clustering import evaluate_suite, format_table
+
+    if not _patch(args):
+        return 0
+    fitted = json.loads(args.fitted.read_text())["fitted"]
+    cfg = dataclasses.replace(DEFAULT_CONFIG, weights=tuple(fitted["weights"]), threshold=fitted["threshold"])
+    result = evaluate_suite([load(spec, cache=args.cache) for spec in suite_specs(args.data)], config=cfg)
+    print(format_table(result), file=sys.stderr)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def cmd_fit(args: argparse.Namespace, rest: list[str]) -> int:
+    if not _patch(args):
+        return 0
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import fit_clusterer
 
@@ -294,12 +319,13 @@ def main(argv: list[str] | None = None) -> int:
         cut = argv.index("--")
         argv, rest = argv[:cut], argv[cut + 1:]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("embed", "timing", "cost", "fit"))
+    ap.add_argument("command", choices=("embed", "timing", "cost", "fit", "eval"))
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--cache", type=Path, help="enriched stories (as wirestream eval clustering --cache)")
     ap.add_argument("--vectors", type=Path, required=True, help="directory of the cached vectors")
     ap.add_argument("--mode", choices=("replace", "concat"), default="replace")
     ap.add_argument("--limit", type=int, default=0, help="embed only this many texts (a timing run)")
+    ap.add_argument("--fitted", type=Path, help="eval: the JSON a fit printed (its fitted weights and threshold)")
     ap.add_argument("--sample", type=int, default=200, help="cost: stories sampled per file")
     ap.add_argument("--part", type=int, default=0, help="embed every PARTS-th text from this one")
     ap.add_argument("--parts", type=int, default=1)
@@ -308,6 +334,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_embed(args)
     if args.command == "cost":
         return cmd_cost(args)
+    if args.command == "eval":
+        return cmd_eval(args)
     return cmd_timing(args) if args.command == "timing" else cmd_fit(args, rest)
 
 
