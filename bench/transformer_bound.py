@@ -38,7 +38,8 @@ int8 quantization, centroids and features are unchanged (they do not depend on t
 the ``sem_cos`` / ``short_sem_cos`` weights are refitted with all the others.
 
 ``eval --fitted FIT.json`` scores the whole files (as ``wirestream eval clustering --suite``)
-with a fit's weights and threshold.
+with a fit's weights and threshold; ``oracle --fitted FIT.json`` runs ``bench/cluster_oracle.py``'s
+modes (default: shipped, join) with them.
 
 Without the model package, ``embed`` says so and exits 0 (an experiment, skipped).
 """
@@ -303,6 +304,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_oracle(args: argparse.Namespace) -> int:
+    """``bench/cluster_oracle.py``'s modes with this embedding and a fit's weights and threshold."""
+    import dataclasses
+
+    if not _patch(args):
+        return 0
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import cluster_oracle
+
+    fitted = json.loads(args.fitted.read_text())["fitted"]
+    cluster_oracle.DEFAULT_CONFIG = dataclasses.replace(DEFAULT_CONFIG, weights=tuple(fitted["weights"]),
+                                                        threshold=fitted["threshold"])
+    results = {}
+    for spec in suite_specs(args.data):
+        prep = load(spec, cache=args.cache)
+        for mode in args.oracle_modes.split(","):
+            r = cluster_oracle.run(prep, mode)
+            print(prep.name, mode, r["bcubed"], r["top_candidate"], file=sys.stderr, flush=True)
+            results.setdefault(prep.name, {})[mode] = r
+    print(json.dumps(results, indent=2))
+    return 0
+
+
 def cmd_fit(args: argparse.Namespace, rest: list[str]) -> int:
     if not _patch(args):
         return 0
@@ -319,13 +343,14 @@ def main(argv: list[str] | None = None) -> int:
         cut = argv.index("--")
         argv, rest = argv[:cut], argv[cut + 1:]
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("embed", "timing", "cost", "fit", "eval"))
+    ap.add_argument("command", choices=("embed", "timing", "cost", "fit", "eval", "oracle"))
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--cache", type=Path, help="enriched stories (as wirestream eval clustering --cache)")
     ap.add_argument("--vectors", type=Path, required=True, help="directory of the cached vectors")
     ap.add_argument("--mode", choices=("replace", "concat"), default="replace")
     ap.add_argument("--limit", type=int, default=0, help="embed only this many texts (a timing run)")
     ap.add_argument("--fitted", type=Path, help="eval: the JSON a fit printed (its fitted weights and threshold)")
+    ap.add_argument("--oracle-modes", default="shipped,join", help="oracle: bench/cluster_oracle.py modes")
     ap.add_argument("--sample", type=int, default=200, help="cost: stories sampled per file")
     ap.add_argument("--part", type=int, default=0, help="embed every PARTS-th text from this one")
     ap.add_argument("--parts", type=int, default=1)
@@ -336,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_cost(args)
     if args.command == "eval":
         return cmd_eval(args)
+    if args.command == "oracle":
+        return cmd_oracle(args)
     return cmd_timing(args) if args.command == "timing" else cmd_fit(args, rest)
 
 
