@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: unknown mode(s) {', '.join(unknown)}", file=sys.stderr)
         return 2
     specs = suite_specs(args.data)
-    missing = [s for s in specs if not Path(s.removesuffix(":headlines")).is_file()]
+    missing = sorted({s.removesuffix(":headlines") for s in specs} - {s for s in specs if Path(s).is_file()})
     if missing:
         print(f"error: the dev suite is not in {args.data} (missing {', '.join(missing)})", file=sys.stderr)
         return 2
