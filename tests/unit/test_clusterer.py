@@ -496,3 +496,24 @@ def test_centroid_cache_follows_the_profiles():
     assert set(cl._sem) <= set(profiles) and ids[0] not in cl._sem
     cl.rebuild_index()
     assert cl._sem == {}
+
+
+@settings(max_examples=80, deadline=None)
+@given(ids=st.lists(st.integers(0, 31_999), min_size=1, max_size=256),
+       words=st.lists(st.sampled_from(["Earthquake", "kills", "12", "in", "eastern", "Turkey", "rescuers", "—",
+                                       "Dozen", "dead", "Zentralbank", "ставку", "利率", "x"]), max_size=40))
+def test_embed_is_its_definition(ids, words):
+    """``embed`` sums the token rows by take + add.reduce: the same float32 bits as the plain
+    ``matrix[ids].sum(axis=0)``, so the same int8 vector."""
+    from streams.core import embedding
+
+    model = embedding.load()
+    if model is None:
+        pytest.skip("wordllama not installed")
+    m = model._matrix
+    assert np.add.reduce(m.take(ids, axis=0), axis=0).tobytes() == m[ids].sum(axis=0).tobytes()
+    text = " ".join(words)
+    token_ids = model.token_ids(text)
+    plain = embedding.quantize(m[token_ids].sum(axis=0)) if token_ids else None
+    fast = model.embed(text)
+    assert (fast is None and plain is None) or fast.tobytes() == plain.tobytes()
