@@ -517,3 +517,30 @@ def test_embed_is_its_definition(ids, words):
     plain = embedding.quantize(m[token_ids].sum(axis=0)) if token_ids else None
     fast = model.embed(text)
     assert (fast is None and plain is None) or fast.tobytes() == plain.tobytes()
+
+
+def _merge_top_by_definition(terms, weights, vec, quant, k):
+    acc = dict(zip(terms, weights))
+    for t, x in vec.items():
+        q = round(x * quant)
+        if q > 0:
+            acc[t] = acc.get(t, 0) + q
+    top = sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return [t for t, _ in top], [w for _, w in top]
+
+
+_terms = st.text(alphabet="abcé#1", min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(profile=st.dictionaries(_terms, st.integers(1, 400), max_size=30),
+       vec=st.dictionaries(_terms, st.floats(0.0, 1.0), max_size=30), k=st.integers(0, 40))
+def test_merge_top_is_its_definition(profile, vec, k):
+    """The profile merge sorts (-weight, term) pairs: the same lists (values and types) as the sort
+    keyed on them, ties between equal weights included."""
+    from streams.core.clusterer import _merge_top
+
+    terms, weights = list(profile), list(profile.values())
+    fast = _merge_top(terms, weights, vec, 200.0, k)
+    plain = _merge_top_by_definition(terms, weights, vec, 200.0, k)
+    assert fast == plain and [type(w) for w in fast[1]] == [type(w) for w in plain[1]]
