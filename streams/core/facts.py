@@ -277,11 +277,19 @@ def _figure_matches(sentence: str, digit: re.Match[str]) -> Iterator[re.Match[st
         digit = _NUMBER_HINT.search(sentence, pos)
 
 
-def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
+def _blank_figures(sentence: str) -> tuple[str, tuple[tuple[str, str, bool], ...]]:
     """The sentence with its figures blanked out, and each figure's (key, surface, is_date)."""
+    if _NUMBER_HINT.search(sentence) is None:
+        return sentence, ()
+    return _blank_digits(sentence)
+
+
+# A sentence with digits is blanked by ``analyze`` and again when a new fact's names
+# (``names``) or clauses are read: the last few thousand results are kept (a pure function of
+# the sentence; the figures as a tuple, so no caller can change a cached result).
+@lru_cache(maxsize=4096)
+def _blank_digits(sentence: str) -> tuple[str, tuple[tuple[str, str, bool], ...]]:
     digit = _NUMBER_HINT.search(sentence)
-    if digit is None:
-        return sentence, []
     found: list[tuple[str, str, bool]] = []
     parts: list[str] = []
     last = 0
@@ -291,9 +299,9 @@ def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
         parts.append(_BLANK * (m.end() - m.start()))  # "US$190" must give no "US" term
         last = m.end()
     if not found:
-        return sentence, []
+        return sentence, ()
     parts.append(sentence[last:])
-    return "".join(parts), found
+    return "".join(parts), tuple(found)
 
 
 _Pair = tuple[str, float, str, bool]  # key, weight, surface, is a name
