@@ -36,7 +36,7 @@ import math
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from itertools import islice
-from operator import neg
+from operator import mul, neg
 from typing import Any
 
 import numpy as np
@@ -466,9 +466,9 @@ class Clusterer:
             # Another language than the event's: words differ, names and figures carry the match; and
             # the semantic vectors (an English-centric model) do not: the weights fitted without them.
             a, b, c = cfg.cross_weights
-            z = max(sum(w * x for w, x in zip(cfg.weights_plain, f)), a * f[3] + b * f[4] + c)
+            z = max(sum(map(mul, cfg.weights_plain, f)), a * f[3] + b * f[4] + c)
         else:
-            z = sum(w * x for w, x in zip(self.weights, f))
+            z = sum(map(mul, self.weights, f))  # the same sum() over the same products
         return _sigmoid(z)
 
     def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:
