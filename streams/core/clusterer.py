@@ -36,6 +36,7 @@ import math
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from itertools import islice
+from operator import mul, neg
 from typing import Any
 
 import numpy as np
@@ -200,21 +201,28 @@ def _merge_top(terms: list[str], weights: list[int], vec: dict[str, float], quan
         q = round(x * quant)
         if q > 0:
             acc[t] = acc.get(t, 0) + q
-    top = sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-    return [t for t, _ in top], [w for _, w in top]
+    # heaviest first, ties by term: sorting the (-weight, term) pairs themselves (terms are distinct, so
+    # this is the same order as a sort keyed on them) compares in C instead of calling a key per item
+    top = sorted(zip(map(neg, acc.values()), acc))[:k]
+    return [t for _, t in top], [-w for w, _ in top]
 
 
-def _merge_sem(old: str | None, n: int, v: np.ndarray | None, memory: int) -> str | None:
-    """The event's semantic centroid with one more story: old direction x min(n, memory) + the story's."""
+def _merge_sem(old: str | None, n: int, v: np.ndarray | None, memory: int,
+               old_vector: np.ndarray | None = None) -> tuple[str | None, np.ndarray | None]:
+    """The event's semantic centroid with one more story: old direction x min(n, memory) + the story's.
+
+    Returns it encoded and as its int8 vector (None, None when the event has none: ``v`` None and no
+    ``old``; the vector is None also when ``old`` is kept as it is). ``old_vector``: ``old`` decoded,
+    when the caller has it."""
     if v is None:
-        return old
+        return old, None
     new = v.astype(np.float64)
     new /= np.sqrt(new @ new)
     if old is not None and n > 0:
-        o = embedding.decode(old).astype(np.float64)
+        o = (embedding.decode(old) if old_vector is None else old_vector).astype(np.float64)
         new += o * (min(n, memory) / np.sqrt(o @ o))
     q = embedding.quantize(new)
-    return embedding.encode(q) if q is not None else old
+    return (embedding.encode(q), q) if q is not None else (old, None)
 
 
 class _ShardState:
@@ -243,6 +251,11 @@ class Clusterer:
         self._last: tuple[EnrichedStory, _ShardState, int, StoryFeatures] | None = None
         # lang -> lowercase word -> PRIOR_DOCS * background df (a pure function of the word: cached)
         self._background: dict[str, dict[str, float]] = {}
+        # event_id -> (its profile's "s", that centroid decoded, its squared norm): decoding every
+        # candidate's centroid for every story was 2.6-4% of the core. Checked against the profile's
+        # "s" on every use (so a profile changed behind the clusterer's back is decoded again);
+        # entries go with their event (expiry) and on ``rebuild_index``.
+        self._sem: dict[str, tuple[str, np.ndarray, int]] = {}
         self.embedder = embedding.load() if config.semantic else None
         self.weights = config.weights if self.embedder is not None else config.weights_plain
         self.threshold = config.threshold if self.embedder is not None else config.threshold_plain
@@ -254,6 +267,7 @@ class Clusterer:
         """Rebuild the index, heaps and frequencies from ``profiles`` (after recovery)."""
         self._shards = {}
         self._last = None
+        self._sem = {}
         items = sorted(self.profiles.items(), key=lambda kv: (kv[1].get("q", 0), kv[0]))
         self._seq = max((p.get("q", 0) for _, p in items), default=0)
         for event_id, p in items:
@@ -340,6 +354,7 @@ class Clusterer:
                 continue  # stale heap entry: the event was updated since (or is gone)
             self._unpost(st, event_id, p)
             del self.profiles[event_id]
+            self._sem.pop(event_id, None)
 
     def stream_time(self, shard: str) -> float:
         """The latest story time seen in ``shard`` (-inf before its first story)."""
@@ -451,9 +466,9 @@ class Clusterer:
             # Another language than the event's: words differ, names and figures carry the match; and
             # the semantic vectors (an English-centric model) do not: the weights fitted without them.
             a, b, c = cfg.cross_weights
-            z = max(sum(w * x for w, x in zip(cfg.weights_plain, f)), a * f[3] + b * f[4] + c)
+            z = max(sum(map(mul, cfg.weights_plain, f)), a * f[3] + b * f[4] + c)
         else:
-            z = sum(w * x for w, x in zip(self.weights, f))
+            z = sum(map(mul, self.weights, f))  # the same sum() over the same products
         return _sigmoid(z)
 
     def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:
@@ -461,7 +476,7 @@ class Clusterer:
         sf = self.features(story, st)
         best, best_score = None, 0.0
         found = [(e, p) for e in self.candidates(sf, st) if (p := self.profiles.get(e)) is not None]
-        sems = sem_cosines(sf, [p for _, p in found])
+        sems = self._sem_cosines(sf, found)
         for (event_id, p), sem in zip(found, sems):
             s = self.score(sf, p, now, story.lang, st, sem)
             if s > best_score or (s == best_score and best is not None and event_id < best):
@@ -469,6 +484,42 @@ class Clusterer:
         if best is not None and best_score >= self.threshold:
             return best, best_score
         return None, best_score
+
+    def _centroid(self, event_id: str, s: str) -> tuple[str, np.ndarray, int]:
+        """(s, s decoded, its squared norm) of an event whose profile's centroid is ``s``."""
+        entry = self._sem.get(event_id)
+        if entry is None or entry[0] != s:
+            v = embedding.decode(s)
+            w = v.astype(np.int32)
+            entry = self._sem[event_id] = (s, v, int(w @ w))
+        return entry
+
+    def _sem_cosines(self, sf: StoryFeatures, found: list[tuple[str, dict[str, Any]]]) -> list[float]:
+        """``sem_cosines(sf, [p for _, p in found])``, with each event's centroid decoded once.
+
+        The same integer dot products and squared norms, and the same float operations on them
+        (``sqrt(float(nn) * float(aa))``, then ``d / n``), so the same bits."""
+        v = sf.sem
+        out = [0.0] * len(found)
+        if v is None:
+            return out
+        rows = []
+        entries = []
+        for i, (event_id, p) in enumerate(found):
+            s = p.get("s")
+            if s is not None:
+                rows.append(i)
+                entries.append(self._centroid(event_id, s))
+        if not rows:
+            return out
+        a = v.astype(np.int32)
+        aa = float(a @ a)
+        dots = (np.array([e[1] for e in entries]).astype(np.int32) @ a).tolist()
+        sqrt = math.sqrt
+        for i, d, e in zip(rows, dots, entries):
+            n = sqrt(float(e[2]) * aa)
+            out[i] = d / n if n > 0 else 0.0
+        return out
 
     def add(self, event_id: str, story: EnrichedStory, now: float) -> None:
         cfg = self.cfg
@@ -498,9 +549,14 @@ class Clusterer:
             "x": [x for x, _ in top_x], "xc": [c for _, c in top_x],
             "l": sorted(set(base.get("l", ())) | {story.lang})[: cfg.k_langs],
         }
-        sem = _merge_sem(base.get("s"), base["n"], sf.sem, cfg.sem_memory)
+        old_sem = base.get("s")
+        old_vector = self._centroid(event_id, old_sem)[1] if old_sem is not None and base["n"] > 0 else None
+        sem, vector = _merge_sem(old_sem, base["n"], sf.sem, cfg.sem_memory, old_vector)
         if sem is not None:
             p["s"] = sem
+            if vector is not None:
+                w = vector.astype(np.int32)
+                self._sem[event_id] = (sem, vector, int(w @ w))
         self._post(st, event_id, p, old)
         self.profiles[event_id] = p
         heapq.heappush(st.heap, (last, self._seq, event_id))

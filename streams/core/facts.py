@@ -66,6 +66,9 @@ _NUMBER = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _NUMBER_HINT = re.compile(r"[\d]")
+# "4,000" or "1,234,567.5": commas as thousands separators (compiled once: ``re.fullmatch`` with the
+# pattern's text looks it up in the re module's cache on every figure, ~1% of the core)
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?")
 _MAX_PREFIX = 5  # longest text before a figure's first digit: "USD$ " (``cur`` above)
 _BLANK = "\x00"
 _BLANKS = re.compile("\x00+")
@@ -208,7 +211,7 @@ def _figure_key(m: re.Match[str]) -> str:
     if to:  # a score or a range ("3-1", "10\u201312"): one figure, its two values in order
         return f"{_number(m.group('num'))}-{_number(to[1:])}"
     num = m.group("num")
-    if "," in num and re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", num):
+    if "," in num and _THOUSANDS.fullmatch(num):
         value = float(num.replace(",", ""))
     else:
         value = float(num.replace(",", "."))
@@ -231,7 +234,7 @@ _WORD_AFTER = re.compile(r"^\W{0,3}([^\W\d_]+)")
 
 
 def _number(text: str) -> str:
-    value = float(text.replace(",", "")) if re.fullmatch(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?", text) \
+    value = float(text.replace(",", "")) if _THOUSANDS.fullmatch(text) \
         else float(text.replace(",", "."))
     return f"{value:.6g}"
 
@@ -274,11 +277,19 @@ def _figure_matches(sentence: str, digit: re.Match[str]) -> Iterator[re.Match[st
         digit = _NUMBER_HINT.search(sentence, pos)
 
 
-def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
+def _blank_figures(sentence: str) -> tuple[str, tuple[tuple[str, str, bool], ...]]:
     """The sentence with its figures blanked out, and each figure's (key, surface, is_date)."""
+    if _NUMBER_HINT.search(sentence) is None:
+        return sentence, ()
+    return _blank_digits(sentence)
+
+
+# A sentence with digits is blanked by ``analyze`` and again when a new fact's names
+# (``names``) or clauses are read: the last few thousand results are kept (a pure function of
+# the sentence; the figures as a tuple, so no caller can change a cached result).
+@lru_cache(maxsize=4096)
+def _blank_digits(sentence: str) -> tuple[str, tuple[tuple[str, str, bool], ...]]:
     digit = _NUMBER_HINT.search(sentence)
-    if digit is None:
-        return sentence, []
     found: list[tuple[str, str, bool]] = []
     parts: list[str] = []
     last = 0
@@ -288,9 +299,9 @@ def _blank_figures(sentence: str) -> tuple[str, list[tuple[str, str, bool]]]:
         parts.append(_BLANK * (m.end() - m.start()))  # "US$190" must give no "US" term
         last = m.end()
     if not found:
-        return sentence, []
+        return sentence, ()
     parts.append(sentence[last:])
-    return "".join(parts), found
+    return "".join(parts), tuple(found)
 
 
 _Pair = tuple[str, float, str, bool]  # key, weight, surface, is a name

@@ -441,3 +441,106 @@ def test_an_unreadable_semantic_model_falls_back_with_one_warning(tmp_path, monk
     assert len(lines) == 1 and lines[0].levelname == "WARNING" and lines[0].exc_info is None
     message = lines[0].getMessage()
     assert "word-only weights" in message and "\n" not in message
+
+
+# --- the decoded-centroid cache (a speed path: same bits as ``sem_cosines``) ----------------------
+
+_int8_vectors = st.lists(st.integers(-127, 127), min_size=256, max_size=256).map(lambda xs: np.array(xs, dtype=np.int8))
+
+
+@settings(max_examples=60, deadline=None)
+@given(story_vec=st.one_of(st.none(), _int8_vectors, st.just(np.zeros(256, dtype=np.int8))),
+       events=st.lists(st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.one_of(st.none(), _int8_vectors)),
+                       max_size=8),
+       rounds=st.integers(1, 3))
+def test_cached_semantic_cosines_are_sem_cosines(story_vec, events, rounds):
+    """The clusterer's cached path gives the plain definition's floats bit for bit, also when a
+    profile's centroid changes between calls (the cache is checked against the profile's text)."""
+    import dataclasses
+    import struct
+
+    from streams.core import embedding
+    from streams.core.clusterer import sem_cosines
+    from streams.core.features import StoryFeatures
+
+    cl = Clusterer({}, window_seconds=3 * DAY, config=ClusterConfig(semantic=False))
+    sf = StoryFeatures(body={}, head={}, names={}, numbers=(), idf={}, sem=story_vec)
+    for r in range(rounds):
+        profiles: dict[str, dict] = {}
+        for event_id, vec in events:
+            p = profiles.setdefault(event_id, {})
+            if vec is not None:
+                p["s"] = embedding.encode(np.roll(vec, r))  # another centroid in each round
+            else:
+                p.pop("s", None)
+        found = list(profiles.items())
+        fast = cl._sem_cosines(sf, found)
+        plain = sem_cosines(sf, [p for _, p in found])
+        assert [struct.pack("<d", x) for x in fast] == [struct.pack("<d", x) for x in plain]
+        assert fast == sem_cosines(dataclasses.replace(sf), [p for _, p in found])
+
+
+def test_centroid_cache_follows_the_profiles():
+    """Entries are refreshed by ``add``, dropped on expiry and on ``rebuild_index``."""
+    from streams.core import embedding
+
+    if embedding.load() is None:
+        pytest.skip("wordllama not installed: no semantic centroids")
+    profiles: dict = {}
+    cl = Clusterer(profiles, window_seconds=3 * DAY)
+    ids = run(cl, [(FAUCI_1, T0), (FAUCI_2, T0 + 60), (GEORGIA, T0 + 120)])
+    for event_id in set(ids):
+        assert cl._sem[event_id][0] is profiles[event_id]["s"]
+        assert np.array_equal(cl._sem[event_id][1], embedding.decode(profiles[event_id]["s"]))
+    run(cl, [(MANCHIN, T0 + 5 * DAY)])  # the others expire
+    assert set(cl._sem) <= set(profiles) and ids[0] not in cl._sem
+    cl.rebuild_index()
+    assert cl._sem == {}
+
+
+@settings(max_examples=80, deadline=None)
+@given(ids=st.lists(st.integers(0, 31_999), min_size=1, max_size=256),
+       words=st.lists(st.sampled_from(["Earthquake", "kills", "12", "in", "eastern", "Turkey", "rescuers", "—",
+                                       "Dozen", "dead", "Zentralbank", "ставку", "利率", "x"]), max_size=40))
+def test_embed_is_its_definition(ids, words):
+    """``embed`` sums the token rows by take + add.reduce: the same float32 bits as the plain
+    ``matrix[ids].sum(axis=0)``, so the same int8 vector."""
+    from streams.core import embedding
+
+    model = embedding.load()
+    if model is None:
+        pytest.skip("wordllama not installed")
+    m = model._matrix
+    assert np.add.reduce(m.take(ids, axis=0), axis=0).tobytes() == m[ids].sum(axis=0).tobytes()
+    text = " ".join(words)
+    token_ids = model.token_ids(text)
+    plain = embedding.quantize(m[token_ids].sum(axis=0)) if token_ids else None
+    fast = model.embed(text)
+    assert (fast is None and plain is None) or fast.tobytes() == plain.tobytes()
+
+
+def _merge_top_by_definition(terms, weights, vec, quant, k):
+    acc = dict(zip(terms, weights))
+    for t, x in vec.items():
+        q = round(x * quant)
+        if q > 0:
+            acc[t] = acc.get(t, 0) + q
+    top = sorted(acc.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return [t for t, _ in top], [w for _, w in top]
+
+
+_terms = st.text(alphabet="abcé#1", min_size=1, max_size=3)
+
+
+@settings(max_examples=300, deadline=None)
+@given(profile=st.dictionaries(_terms, st.integers(1, 400), max_size=30),
+       vec=st.dictionaries(_terms, st.floats(0.0, 1.0), max_size=30), k=st.integers(0, 40))
+def test_merge_top_is_its_definition(profile, vec, k):
+    """The profile merge sorts (-weight, term) pairs: the same lists (values and types) as the sort
+    keyed on them, ties between equal weights included."""
+    from streams.core.clusterer import _merge_top
+
+    terms, weights = list(profile), list(profile.values())
+    fast = _merge_top(terms, weights, vec, 200.0, k)
+    plain = _merge_top_by_definition(terms, weights, vec, 200.0, k)
+    assert fast == plain and [type(w) for w in fast[1]] == [type(w) for w in plain[1]]

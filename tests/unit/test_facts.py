@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from streams.core import facts
 from streams.core.facts import analyze, details, is_substantive
 
 
@@ -108,3 +111,20 @@ def test_names_is_details_names(sentence: str, lang: str) -> None:
 
     fact = analyze(sentence, lang)
     assert names(fact) == details(fact).names
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(["US$190 billion", "40%", "4,000", "1,234.5", "in 2022", "Tuesday, 23", "3-1",
+                                 "Rs. 12 crore", "the", "Smith", "said", "(", ")", ",", "19.5", "mln"]),
+                min_size=1, max_size=12))
+def test_blanked_figures_are_kept_per_sentence_not_changed(words):
+    """``_blank_figures`` keeps its last results per sentence: a cached result is the definition's
+    (the uncached function), and reading it again, or a fact's names after ``analyze``, gives the same."""
+    sentence = " ".join(words) + "."
+    plain = facts._blank_digits.__wrapped__(sentence) if any(c.isdigit() for c in sentence) else (sentence, ())
+    assert facts._blank_figures(sentence) == plain
+    fact = facts.analyze(sentence, "en")
+    names = facts.names(fact)
+    facts._blank_digits.cache_clear()
+    assert facts.names(fact) == names and facts.analyze(sentence, "en") == fact
+    assert facts._blank_figures(sentence) == plain
