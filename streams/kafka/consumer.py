@@ -306,7 +306,7 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
                         # and aborted records (read_committed), nothing to process
                         position = fetched
                     progress[tp] = PartitionProgress(position, self._committed_offset.get(tp),
-                                                     tp.topic in busy)
+                                                     tp.topic in busy, self._next.get(tp))
                 return progress
             except Exception:  # not started, mid-rebalance, or a client without these internals
                 return None
