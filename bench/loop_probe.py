@@ -42,7 +42,7 @@ BEAT_S = 0.01
 
 class Probe:
     def __init__(self, path: Path) -> None:
-        self.out = open(path, "a", buffering=1)
+        self.out = open(path, "a", buffering=1)  # noqa: SIM115 - open for the life of the worker
         self.lock = threading.Lock()
         self.last_beat = time.monotonic()
         self.samples: list[tuple[str, ...]] = []
@@ -234,7 +234,7 @@ def install(probe: Probe) -> None:
             probe.write("start")
             try:
                 await probe.heartbeat()
-            except Exception as exc:  # the probe must never take the worker down
+            except Exception as exc:  # noqa: BLE001 - the probe must never take the worker down
                 probe.write("probe_error", error=repr(exc))
 
         return app

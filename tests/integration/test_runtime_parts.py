@@ -8,6 +8,9 @@ import random
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from .kafkaio import offline, synthetic_feed
 
@@ -32,8 +35,6 @@ def test_write_behind_reads_its_writes_and_applies_them_on_flush():
     overlay.discard()
     assert "x" not in backing and "x" not in overlay
 
-
-from hypothesis import given, settings as hsettings, strategies as st
 
 _steps = st.lists(  # steps of writes over a few keys (None: delete); then which taken steps settle when
     st.tuples(st.dictionaries(st.sampled_from("abcde"), st.none() | st.integers(0, 9), max_size=4),
