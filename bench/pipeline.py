@@ -247,6 +247,13 @@ class Collector:
     alert_count: int = 0
     dead: int = 0
     last_progress: float = field(default_factory=time.monotonic)
+    # --trace: per hop ("enriched", "assigned", "clustered", "alert"), uri+version -> (the record's
+    # timestamp, i.e. when the worker produced it, wall-clock s; its arrival here, monotonic s)
+    hops: dict[str, dict[tuple[str, int], tuple[float, float]]] | None = None
+
+    def _hop(self, hop: str, key: tuple[str, int], m: Any, now: float) -> None:
+        if self.hops is not None:
+            self.hops.setdefault(hop, {}).setdefault(key, (m.timestamp / 1000, now))
 
     async def run(self, consumer: Any) -> None:
         while True:
@@ -257,13 +264,22 @@ class Collector:
                 for m in messages:
                     if topic.endswith("story-updates"):
                         story = orjson.loads(m.value).get("story") or {}
-                        self.alerts.setdefault((story.get("uri"), int(story.get("version") or 1)), now)
+                        key = (story.get("uri"), int(story.get("version") or 1))
+                        self.alerts.setdefault(key, now)
+                        self._hop("alert", key, m, now)
                         self.alert_count += 1
                     elif topic.endswith("dead-letter"):
                         self.dead += 1
+                    elif topic.endswith(".enriched") or topic.endswith(".assigned"):  # --trace only
+                        rec = orjson.loads(m.value)
+                        story = (rec.get("enriched", rec).get("story") or {}) if isinstance(rec, dict) else {}
+                        if story.get("uri"):
+                            self._hop(topic.rsplit(".", 1)[1], (story["uri"], int(story.get("version") or 1)), m, now)
                     else:
                         rec = orjson.loads(m.value)
-                        self.clustered.setdefault((rec["uri"], int(rec.get("version") or 1)), now)
+                        key = (rec["uri"], int(rec.get("version") or 1))
+                        self.clustered.setdefault(key, now)
+                        self._hop("clustered", key, m, now)
                 if messages:
                     self.last_progress = now
 
@@ -284,11 +300,14 @@ class Collector:
         return True
 
 
-async def output_consumer(bootstrap: str, settings: Settings, *, read_committed: bool = False) -> Any:
+async def output_consumer(bootstrap: str, settings: Settings, *, read_committed: bool = False,
+                          internal: bool = False) -> Any:
+    """The harness's consumer of the outputs (``internal``: of the two inner hops' topics too)."""
     from aiokafka import AIOKafkaConsumer
 
+    inner = [settings.topic("enriched"), settings.topic("assigned")] if internal else []
     consumer = AIOKafkaConsumer(
-        settings.topic("stories.clustered"), settings.topic("story-updates"), settings.topic("dead-letter"),
+        settings.topic("stories.clustered"), settings.topic("story-updates"), settings.topic("dead-letter"), *inner,
         bootstrap_servers=bootstrap, group_id=None, auto_offset_reset="earliest",
         fetch_max_wait_ms=20, max_partition_fetch_bytes=4 * 2**20,
         isolation_level="read_committed" if read_committed else "read_uncommitted",
@@ -381,8 +400,26 @@ async def full_speed(producer: Any, topic: str, stories: list[Story], col: Colle
     }
 
 
+def write_timeline(path: Path, sent: dict[tuple[str, int], float], t0: float, col: Collector) -> None:
+    """--trace: one line a story of the fixed-rate phase, times in s into the phase: sent, then per
+    hop when the worker produced it (``<hop>_ts``, the record's timestamp) and when it arrived here
+    (``<hop>_at``)."""
+    wall_minus_mono = time.time() - time.monotonic()
+    with open(path, "w") as out:
+        out.write(orjson.dumps({"phase_start_monotonic": t0}).decode() + "\n")
+        for key, t in sent.items():
+            row: dict[str, Any] = {"uri": key[0], "version": key[1], "sent": round(t - t0, 4)}
+            for hop, seen in (col.hops or {}).items():
+                if key in seen:
+                    ts, at = seen[key]
+                    row[f"{hop}_ts"] = round(ts - wall_minus_mono - t0, 4)
+                    row[f"{hop}_at"] = round(at - t0, 4)
+            out.write(orjson.dumps(row).decode() + "\n")
+
+
 async def fixed_rate(producer: Any, topic: str, stories: list[Story], rate: float, col: Collector,
-                     procs: list[subprocess.Popen], drain_timeout: float = 60.0) -> dict[str, Any]:
+                     procs: list[subprocess.Popen], drain_timeout: float = 60.0,
+                     timeline: Path | None = None) -> dict[str, Any]:
     sent: dict[tuple[str, int], float] = {}
     t0 = time.monotonic()
     for i, s in enumerate(stories):
@@ -398,7 +435,10 @@ async def fixed_rate(producer: Any, topic: str, stories: list[Story], rate: floa
     to_alert = [1000 * (col.alerts[k] - t) for k, t in sent.items() if k in col.alerts]
     # when the slowest stories were sent (s into the phase): periodic stalls show as a regular spacing
     worst = sorted(((1000 * (col.alerts[k] - t), t - t0) for k, t in sent.items() if k in col.alerts), reverse=True)
+    if timeline is not None:
+        write_timeline(timeline, sent, t0, col)
     return {
+        "phase_start_monotonic": round(t0, 4),
         "offered_per_s": round(len(stories) / (t_end - t0), 1),
         "slowest_alerts": [[round(at, 2), round(ms)] for ms, at in sorted(worst[:12], key=lambda w: w[1])],
         "stories": len(stories),
@@ -415,14 +455,21 @@ async def run_app(kind: str, broker: Any, workdir: Path, args: argparse.Namespac
     settings = Settings(broker=broker.url, topic_prefix=f"b{tag}.", app_id=f"bench-{kind}-{tag}",
                         partitions=args.partitions, data_dir=workdir)
     await create_topics(settings)
-    consumer = await output_consumer(broker.bootstrap, settings, read_committed=args.guarantee == "exactly_once")
-    col = Collector()
+    trace = Path(args.trace) if args.trace else None
+    consumer = await output_consumer(broker.bootstrap, settings, read_committed=args.guarantee == "exactly_once",
+                                     internal=trace is not None)
+    col = Collector(hops={} if trace is not None else None)
     reader = asyncio.create_task(col.run(consumer))
     producer = await new_producer(broker.bootstrap, linger_ms=5)
     rate_producer = await new_producer(broker.bootstrap, linger_ms=0)
+    probe_env = {}
+    if trace is not None and kind == "pipeline":  # the worker under bench/loop_probe.py
+        trace.mkdir(parents=True, exist_ok=True)
+        probe_env = {"BENCH_PROBE_LOG": str(trace / f"{settings.app_id}-probe.jsonl")}
     worker = spawn_worker(kind, settings, workdir, hops=args.ceiling_hops,
                           fetch_max_wait_ms=args.fetch_max_wait_ms,
-                          env={"WIRESTREAM_PROCESSING_GUARANTEE": args.guarantee, **(extra_env or {})})
+                          env={"WIRESTREAM_PROCESSING_GUARANTEE": args.guarantee, **probe_env, **(extra_env or {})},
+                          script=BENCH / "loop_probe.py" if probe_env else None)
     pids = {"worker": worker.pid, "broker": broker.proc.pid, "harness": os.getpid()}
     topic = settings.topic("stories")
     result: dict[str, Any] = {"app": kind, "app_id": settings.app_id}
@@ -441,8 +488,9 @@ async def run_app(kind: str, broker: Any, workdir: Path, args: argparse.Namespac
                                                     args.timeout)
         if args.rate > 0 and args.duration > 0:
             with profile("rate"):
-                result["fixed_rate"] = await fixed_rate(rate_producer, topic, corpus["rate"], args.rate, col,
-                                                        [worker])
+                result["fixed_rate"] = await fixed_rate(
+                    rate_producer, topic, corpus["rate"], args.rate, col, [worker],
+                    timeline=trace / f"{settings.app_id}-timeline.jsonl" if trace is not None else None)
         result["dead_letters"] = col.dead
         result["worker"] = rss_mib(worker)
     finally:
@@ -605,6 +653,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default=None, metavar="DIR",
                    help="record the worker with py-spy in each timed phase, collapsed stacks into DIR")
     p.add_argument("--keep", action="store_true", help="keep the work dir (worker logs)")
+    p.add_argument("--trace", default=None, metavar="DIR",
+                   help="run the worker under bench/loop_probe.py (loop stalls, collector passes, slow shell "
+                        "calls) and write DIR/<app id>-timeline.jsonl: every fixed-rate story's hops, as "
+                        "produced and as seen here (see bench/stall_report.py)")
     return p
 
 

@@ -165,6 +165,14 @@ class Settings:
     # (streams/runtime/gc_policy.py; bench/README.md "Pipeline").
     gc_freeze_seconds: float = 10.0
     gc_full_seconds: float = 3600.0
+    # Stories the event stage may process before the broker acknowledged the outputs of the first
+    # of them (at least once; 1: it waits for every story's acknowledgement before the next).
+    # A story's state is still written only after its own outputs were acknowledged, and its
+    # input offset committed only after that. Waiting for each story capped the stage at one
+    # story per produce round trip (~20-40/s when the broker or the loop is busy), below the
+    # 50/s of the latency target: the queue behind it was the produce -> alert tail
+    # (bench/README.md "The event stage's acknowledgement wait").
+    event_in_flight: int = 64
     # Every this many seconds the worker hands the C allocator's freed pages back to the system
     # (glibc malloc_trim; nothing where there is none; 0: off). It lowers RSS by the freed memory
     # glibc keeps after peaks (38-92 MiB in bench/README.md "Bounded state"), not its growth, and
@@ -283,6 +291,8 @@ class Settings:
             raise ConfigError(f"shard_by must be 'lang' or 'none', got {self.shard_by!r}")
         if not 1 <= self.fetch_max_wait_ms <= 30000:
             raise ConfigError(f"fetch_max_wait_ms must be between 1 and 30000, got {self.fetch_max_wait_ms}")
+        if not 1 <= self.event_in_flight <= 10000:
+            raise ConfigError(f"event_in_flight must be between 1 and 10000, got {self.event_in_flight}")
         if self.gc_freeze_seconds < 0 or self.gc_full_seconds <= 0:
             raise ConfigError("gc_freeze_seconds must be >= 0 (0: off) and gc_full_seconds positive")
         if self.malloc_trim_seconds < 0:

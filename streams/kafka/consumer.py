@@ -117,17 +117,29 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
             hold = self._rewind_to.get(tp)
             if hold is not None:
                 if offset <= hold or not self._log_gap(tp, hold, offset):
-                    return offset > hold
+                    if offset > hold:
+                        return True
+                    if offset == hold:  # reached: the partition is read in order again
+                        del self._rewind_to[tp]
+                    self._taken(tp, offset)
+                    return False
                 # the fetches showed nothing is in the log from ``hold`` up to here (an aborted
                 # transaction, a transaction marker, compaction): the offset waited for never comes
                 del self._rewind_to[tp]
             expected = self._next.get(tp)
             if expected is None or offset <= expected or self._log_gap(tp, expected, offset):
+                self._taken(tp, offset)
                 return False
             log.info("wirestream: %s[%d] got offset %d before %d; reading again from %d",
                      tp.topic, tp.partition, offset, expected, expected)
             self._rewind(tp, expected)
             return True
+
+        def _taken(self, tp: Any, offset: int) -> None:
+            # The stream hands the message on: the next one expected is after it, whether or not
+            # it was acknowledged yet (the event stage acknowledges a story once its outputs were,
+            # after it took the next ones: streams/runtime/agents.py).
+            self._next[tp] = max(self._next.get(tp, offset + 1), offset + 1)
 
         def _rewind(self, tp: Any, offset: int) -> None:
             self._rewind_to[tp] = offset
@@ -294,7 +306,7 @@ def transport_class(fetch_max_wait_ms: int) -> Any:
                         # and aborted records (read_committed), nothing to process
                         position = fetched
                     progress[tp] = PartitionProgress(position, self._committed_offset.get(tp),
-                                                     tp.topic in busy)
+                                                     tp.topic in busy, self._next.get(tp))
                 return progress
             except Exception:  # not started, mid-rebalance, or a client without these internals
                 return None

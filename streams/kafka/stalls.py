@@ -30,6 +30,8 @@ class PartitionProgress:
     position: int | None  # the client's next fetch offset
     committed: int | None  # the last committed offset (next to process); None: never committed
     busy: bool  # the agent reading this topic has unacknowledged messages in hand
+    # the offset after the last message the stream handed on (None: not known, e.g. since a seek)
+    handed_on: int | None = None
 
 
 def stalled_partitions(before: Mapping[TP, PartitionProgress],
@@ -37,8 +39,14 @@ def stalled_partitions(before: Mapping[TP, PartitionProgress],
     """The partitions stalled across both snapshots, with the offset to rewind each to.
 
     Stalled means: nothing moved between the two snapshots, the agent was idle at both, and the
-    client had fetched past what was committed. The rewind offset is the committed offset, or
-    ``None`` (the partition's beginning) when nothing was ever committed.
+    client had fetched past what was committed and past what the stream handed on. The rewind
+    offset is the committed offset, or ``None`` (the partition's beginning) when nothing was ever
+    committed.
+
+    Fetched past the commit alone is no stall: everything fetched may have been processed with
+    its commit still to come — a commit waits for the producer to drain the table changelog
+    writes, seconds at full speed. Rewinding then had the worker process hundreds of stories a
+    second time (bench/README.md "The event stage's acknowledgement wait").
     """
     stalled: dict[TP, int | None] = {}
     for tp, progress in now.items():
@@ -51,5 +59,7 @@ def stalled_partitions(before: Mapping[TP, PartitionProgress],
             continue  # everything fetched was processed and committed
         if progress.committed is None and progress.position == 0:
             continue
+        if progress.handed_on is not None and progress.handed_on >= progress.position:
+            continue  # all fetched was handed on: the commit is what is late
         stalled[tp] = progress.committed
     return stalled

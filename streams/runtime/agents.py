@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import logging
 import traceback
+import weakref
+from collections import deque
 from dataclasses import replace
 from time import perf_counter
 from typing import Any
@@ -178,18 +180,56 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
     # ------------------------------------------------------------------ stage 3: event
     event_stage = wiring.event_stage
     overlay = wiring.events_overlay
+    # Stories whose outputs may still be on their way while the stage goes on (see Settings.
+    # event_in_flight): with exactly-once the outputs commit with the state, one story at a time.
+    in_flight_max = settings.event_in_flight if settings.processing_guarantee != "exactly_once" else 1
+
+    from faust.streams import _current_event
 
     @app.agent(topics.assigned, name="wirestream.event")
     async def event_state(stream: Any) -> Any:
-        async for event in stream.events():
+        # Each story's outputs must be acknowledged by the broker before its state is written
+        # (WriteBehind), and its input acknowledged (committable) only after that. The stage does
+        # not wait for that before the next story while more are queued: a story's writes are set
+        # aside (overlay.take; later stories read them) with its send futures, and settled in
+        # order — futures awaited, writes applied, input acknowledged — once acknowledged, and all
+        # of them whenever the queue runs dry or in_flight_max are out.
+        events = stream.noack()
+        in_flight: deque[tuple[list[Any], dict[Any, Any], Any, Any]] = deque()
+
+        def queued() -> bool:
+            queue = getattr(events.channel, "queue", None)
+            return queue is not None and not queue.empty()
+
+        async def settle(everything: bool) -> None:
+            while in_flight and (everything or all(fut.done() for fut in in_flight[0][0])):
+                pending, writes, source, result = in_flight[0]
+                for fut in pending:  # acknowledged by the broker before the state is written
+                    await fut
+                in_flight.popleft()
+                # a table write goes to the changelog partition of the stream's current event:
+                # the story's own, which is no longer the current one
+                token = _current_event.set(weakref.ref(source))
+                try:
+                    overlay.settle(writes)
+                finally:
+                    _current_event.reset(token)
+                await events.ack(source)
+                metrics.story_out("event")
+                if result.alert is not None and not result.repeated:  # a repeat sends its first alert again
+                    metrics.alert_emitted()
+
+        async for event in events.events():
             overlay.discard()
             if isinstance(event.value, dict) and "expire" in event.value:
+                await settle(True)  # an expiry's writes go after every earlier story's
                 try:
                     event_stage.expire(Expiry.from_dict(event.value))
                     overlay.flush()
                 except Exception:  # noqa: BLE001 - an expiry is housekeeping: log it, go on
                     overlay.discard()
                     log.exception("event stage: cannot apply expiry %r", event.value)
+                await events.ack(event)
                 continue
             metrics.story_in("event")
             start = perf_counter()
@@ -199,11 +239,14 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             except Exception as exc:
                 overlay.discard()
                 await stage_failed("event", event, exc, "failed on")
+                await events.ack(event)
                 continue
             metrics.observe_processing("event", perf_counter() - start)
             event_id = assigned.assignment.event_id
             if not result.send:  # already committed with the state (exactly-once): nothing to repeat
+                await settle(True)
                 overlay.flush()
+                await events.ack(event)
                 metrics.story_out("event")
                 continue
             try:
@@ -215,13 +258,10 @@ def register_agents(app: Any, wiring: Any) -> dict[str, Any]:
             except _UNSENDABLE as exc:
                 overlay.discard()
                 await stage_failed("event", event, exc, "cannot send")
+                await events.ack(event)
                 continue
-            for fut in pending:  # acknowledged by the broker before the state is written
-                await fut
-            overlay.flush()
-            metrics.story_out("event")
-            if result.alert is not None and not result.repeated:  # a repeat sends its first alert again
-                metrics.alert_emitted()
+            in_flight.append((pending, overlay.take(), event, result))
+            await settle(len(in_flight) >= in_flight_max or not queued())
 
     agents = {"decode": decode, "cluster": cluster, "event": event_state}
 

@@ -25,33 +25,51 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 _DELETED = object()
+_MISSING = object()
 
 
 class WriteBehind(MutableMapping):
-    """Read-your-writes overlay on a mapping; :meth:`flush` applies the writes to it."""
+    """Read-your-writes overlay on a mapping; :meth:`flush` applies the writes to it.
+
+    A step's writes can also be set aside (:meth:`take`) while its outputs are on their way and
+    applied later (:meth:`settle`), in the order they were taken: meanwhile later steps read
+    them (the event stage works on the next story before the broker acknowledged the last one's
+    outputs, see ``streams/runtime/agents.py``).
+    """
 
     def __init__(self, backing: MutableMapping) -> None:
         self.backing = backing
         self.pending: dict[Any, Any] = {}
+        # writes taken but not settled: key -> (value, the taken dict it came from); the latest wins
+        self.unsettled: dict[Any, tuple[Any, dict[Any, Any]]] = {}
+
+    def _lookup(self, key: Any) -> Any:
+        """The overlay's value for ``key`` (``_DELETED`` too), or ``_MISSING`` when it has none."""
+        if key in self.pending:
+            return self.pending[key]
+        if key in self.unsettled:
+            return self.unsettled[key][0]
+        return _MISSING
 
     def __getitem__(self, key: Any) -> Any:
-        if key in self.pending:
-            value = self.pending[key]
-            if value is _DELETED:
-                raise KeyError(key)
-            return value
-        return self.backing[key]
+        value = self._lookup(key)
+        if value is _MISSING:
+            return self.backing[key]
+        if value is _DELETED:
+            raise KeyError(key)
+        return value
 
     def get(self, key: Any, default: Any = None) -> Any:
-        if key in self.pending:
-            value = self.pending[key]
-            return default if value is _DELETED else value
-        return self.backing.get(key, default)
+        value = self._lookup(key)
+        if value is _MISSING:
+            return self.backing.get(key, default)
+        return default if value is _DELETED else value
 
     def __contains__(self, key: object) -> bool:
-        if key in self.pending:
-            return self.pending[key] is not _DELETED
-        return key in self.backing
+        value = self._lookup(key)
+        if value is _MISSING:
+            return key in self.backing
+        return value is not _DELETED
 
     def __setitem__(self, key: Any, value: Any) -> None:
         self.pending[key] = value
@@ -63,27 +81,42 @@ class WriteBehind(MutableMapping):
 
     def __iter__(self) -> Iterator[Any]:
         for key in self.backing:
-            if key not in self.pending:
+            if self._lookup(key) is _MISSING:
                 yield key
-        for key, value in self.pending.items():
-            if value is not _DELETED:
+        for key in {**self.unsettled, **self.pending}:
+            if self._lookup(key) is not _DELETED:
                 yield key
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
 
-    def flush(self) -> int:
-        """Write the held-back changes to the backing mapping; returns how many."""
-        n = len(self.pending)
-        for key, value in self.pending.items():
+    def take(self) -> dict[Any, Any]:
+        """Set the current step's writes aside (still read through the overlay) until
+        :meth:`settle`; returns them."""
+        taken, self.pending = self.pending, {}
+        for key, value in taken.items():
+            self.unsettled[key] = (value, taken)
+        return taken
+
+    def settle(self, taken: dict[Any, Any]) -> int:
+        """Write what :meth:`take` returned to the backing mapping (call in the order taken)."""
+        for key, value in taken.items():
             if value is _DELETED:
                 self.backing.pop(key, None)
             else:
                 self.backing[key] = value
-        self.pending.clear()
-        return n
+            entry = self.unsettled.get(key)
+            if entry is not None and entry[1] is taken:  # no later step wrote it since
+                del self.unsettled[key]
+        return len(taken)
+
+    def flush(self) -> int:
+        """Write the held-back changes to the backing mapping; returns how many (every taken
+        step must have been settled first)."""
+        return self.settle(self.take())
 
     def discard(self) -> None:
+        """Drop the current step's writes (not the ones taken)."""
         self.pending.clear()
 
 

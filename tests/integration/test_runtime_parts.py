@@ -8,6 +8,9 @@ import random
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from .kafkaio import offline, synthetic_feed
 
@@ -31,6 +34,50 @@ def test_write_behind_reads_its_writes_and_applies_them_on_flush():
     overlay["x"] = 1
     overlay.discard()
     assert "x" not in backing and "x" not in overlay
+
+
+_steps = st.lists(  # steps of writes over a few keys (None: delete); then which taken steps settle when
+    st.tuples(st.dictionaries(st.sampled_from("abcde"), st.none() | st.integers(0, 9), max_size=4),
+              st.integers(0, 3)),
+    max_size=12)
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(_steps)
+def test_write_behind_with_steps_in_flight_reads_and_writes_as_one_step_at_a_time(steps):
+    """Steps taken (outputs on their way) and settled later, in order: every read sees the
+    latest write of any step, and the backing mapping receives each step's writes in step order
+    — at every point it equals the state after the settled steps alone, as if each step had been
+    flushed on its own."""
+    from streams.runtime.tables import WriteBehind
+
+    backing = {"a": 0, "b": 1}
+    overlay = WriteBehind(backing)
+    model = dict(backing)  # the state after every step so far
+    settled_model = dict(backing)  # after the settled steps only
+    taken: list = []
+    for writes, settle_now in steps:
+        for key, value in writes.items():
+            if value is None:
+                if key in overlay:
+                    del overlay[key]
+                    model.pop(key)
+            else:
+                overlay[key] = value
+                model[key] = value
+        assert dict(overlay.items()) == model and len(overlay) == len(model)
+        taken.append((overlay.take(), dict(model)))
+        for _ in range(min(settle_now, len(taken))):
+            step, after = taken.pop(0)
+            overlay.settle(step)
+            settled_model = after
+            assert backing == settled_model
+        assert dict(overlay.items()) == model
+    while taken:
+        step, after = taken.pop(0)
+        overlay.settle(step)
+        assert backing == after
+    assert backing == model and not overlay.unsettled
 
 
 def test_key_prefix_views_share_one_table():

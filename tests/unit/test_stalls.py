@@ -34,8 +34,17 @@ def test_moving_busy_or_new_partitions_are_left_alone():
     assert stalled_partitions(before, now) == {}
 
 
+def test_a_partition_whose_fetched_records_were_all_handed_on_waits_for_its_commit():
+    """Everything fetched was processed, its commit not done yet (the commit waits for the
+    producer to drain): rewinding would process it all again."""
+    waiting = {"a": PartitionProgress(position=300, committed=124, busy=False, handed_on=300)}
+    assert stalled_partitions(waiting, dict(waiting)) == {}
+    lost = {"a": PartitionProgress(position=300, committed=124, busy=False, handed_on=250)}
+    assert stalled_partitions(lost, dict(lost)) == {"a": 124}
+
+
 progress = st.builds(PartitionProgress, st.none() | st.integers(0, 50), st.none() | st.integers(0, 50),
-                     st.booleans())
+                     st.booleans(), st.none() | st.integers(0, 50))
 
 
 @given(st.dictionaries(st.integers(0, 7), progress), st.dictionaries(st.integers(0, 7), progress))
@@ -46,3 +55,4 @@ def test_only_unchanged_idle_partitions_behind_their_position_are_rewound(before
         assert offset == now[tp].committed
         assert now[tp].position is not None
         assert offset is None or offset < now[tp].position
+        assert now[tp].handed_on is None or now[tp].handed_on < now[tp].position
