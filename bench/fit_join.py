@@ -35,6 +35,7 @@ Run it under ``nice -n 19``: one pass over the suite costs what one ``wirestream
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 import time
@@ -49,47 +50,26 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from fit_clusterer import fit_logistic, half_f1  # noqa: E402
+from fit_clusterer import fit_logistic, half_f1
 
-from streams.core.clusterer import DEFAULT_CONFIG, FEATURE_NAMES, pair_features, sem_cosines  # noqa: E402
-from streams.core.pipeline import ClusterStage  # noqa: E402
-from streams.eval.clustering import DEFAULT_DATA, Prepared, load, split_of, suite_specs  # noqa: E402
+from streams.core.clusterer import (
+    DEFAULT_CONFIG,
+    JOIN_FEATURE_NAMES,
+    join_features,
+    pair_features,
+    sem_cosines,
+)
+from streams.core.pipeline import ClusterStage
+from streams.eval.clustering import (
+    DEFAULT_DATA,
+    Prepared,
+    load,
+    run_clusterer,
+    split_of,
+    suite_specs,
+)
 
-PAIR = FEATURE_NAMES[:-1]  # the top candidate's pair features, without the bias
-JOIN_FEATURES = (*PAIR, "top_p", "top_logit", "second_p", "margin", "n_candidates", "n_above", "best_body",
-                 "best_head", "best_names", "best_sem", "gap_body", "gap_sem", "gap_names", "index_rank",
-                 "event_age", "event_size_raw", "cross_lang", "no_sem")
-_I = {n: i for i, n in enumerate(FEATURE_NAMES)}
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
-
-
-def join_features(scored: list[tuple[str, dict[str, Any], list[float], float]], top: int, hours_first: float | None,
-                  lang: str | None, has_sem: bool, threshold: float) -> list[float]:
-    """Context of the top candidate. ``scored``: (event id, profile, pair features, score) in the
-    index's order; ``top``: the top-scored one's position."""
-    _e, p, f, s = scored[top]
-    others = [x for i, x in enumerate(scored) if i != top]
-    second = max((x[3] for x in others), default=0.0)
-
-    def best_gap(name: str) -> tuple[float, float]:
-        j = _I[name]
-        other = max((x[2][j] for x in others), default=0.0)
-        return (1.0 if f[j] >= other else 0.0), f[j] - other
-
-    bb, gb = best_gap("body_cos")
-    bh, _ = best_gap("head_cos")
-    bn, gn = best_gap("names_cos")
-    bs, gs = best_gap("sem_cos")
-    n = len(scored)
-    return [*f[:-1], s, _logit(s) / 10.0, second, s - second, math.log1p(n) / math.log(17.0),
-            math.log1p(sum(1 for x in scored if x[3] >= threshold)) / math.log(17.0), bb, bh, bn, bs, gb, gs, gn,
-            top / 16.0, 0.0 if hours_first is None else math.log1p(hours_first) / 5.0,
-            math.log1p(p["n"]) / 5.0, 1.0 if (lang is not None and lang not in p.get("l", ())) else 0.0,
-            0.0 if has_sem else 1.0]
+JOIN_FEATURES = JOIN_FEATURE_NAMES
 
 
 class _Labels:
@@ -109,10 +89,11 @@ class _Labels:
 Decide = Callable[[list[float], float, bool | None], bool]  # (features, top score, top is right or None) -> join?
 
 
-def run(prep: Prepared, decide: Decide) -> tuple[list[str | None], list[tuple[list[float], int, int]]]:
+def run(prep: Prepared, decide: Decide, keep: list | None = None
+        ) -> tuple[list[str | None], list[tuple[list[float], int, int]]]:
     """Stream the file through the cluster stage, the top candidate's join decided by ``decide``.
     Returns the event ids and, for each labelled story with a candidate, (features, right, half)."""
-    stage = ClusterStage({}, {}, {}, window_days=3.0, config=DEFAULT_CONFIG)
+    stage = ClusterStage({}, {}, {}, window_days=3.0, config=dataclasses.replace(DEFAULT_CONFIG, join_weights=()))
     cl = stage.clusterer
     labels = _Labels()
     current: dict[str, Any] = {"label": None}
@@ -135,11 +116,15 @@ def run(prep: Prepared, decide: Decide) -> tuple[list[str | None], list[tuple[li
                 top = i
         best, p, _f, best_score = scored[top]
         h = cl.hours(st, {"last": p["first"]}, now)
-        feats = join_features(scored, top, h, story.lang, sf.sem is not None, cl.threshold)
+        feats = join_features(scored, top, h, cl.threshold)
+        if keep is not None:
+            keep.append((scored, top, h, cl.threshold))
         label = current["label"]
         right = None if label is None else labels.label.get(best) == label
         if right is not None:
             rows.append((feats, int(right), split_of(label)))
+        if story.lang is not None and story.lang not in p.get("l", ()):  # cross-language: the score decides
+            return (best if best_score >= cl.threshold else None), best_score
         return (best if decide(feats, best_score, right) else None), best_score
 
     cl.best_event = best_event
@@ -163,11 +148,15 @@ def _oracle(threshold: float) -> Decide:
     return lambda feats, s, right: (s >= threshold) if right is None else right
 
 
-def _collect_task(args: tuple[str, Path | None, str]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, dict]:
-    spec, cache, state = args
+def _collect_task(args: tuple[str, Path | None, str, float]) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, dict]:
+    spec, cache, state, th = args
     prep = load(spec, cache=cache)
     t0 = time.perf_counter()
-    decide = _oracle(DEFAULT_CONFIG.threshold) if state == "oracle" else _shipped(DEFAULT_CONFIG.threshold)
+    if state == "model":  # the states a fitted model's own decisions build (forked: _MODEL is set)
+        model = _MODEL
+        decide = lambda feats, s, right: model.prob(feats) >= th
+    else:
+        decide = _oracle(DEFAULT_CONFIG.threshold) if state == "oracle" else _shipped(DEFAULT_CONFIG.threshold)
     pred, rows = run(prep, decide)
     halves = {"tune": half_f1(pred, prep.gold, 0), "holdout": half_f1(pred, prep.gold, 1)}
     print(f"{prep.name} collect {state}: {len(rows)} rows {halves} ({time.perf_counter() - t0:.0f} s)",
@@ -180,11 +169,14 @@ def _collect_task(args: tuple[str, Path | None, str]) -> tuple[str, np.ndarray, 
 
 class Logistic:
     def __init__(self, w: np.ndarray) -> None:
-        self.w = [float(v) for v in w]
+        self.w = [round(float(v), 4) for v in w]  # as shipped in ClusterConfig.join_weights
 
     def prob(self, feats: list[float]) -> float:
         z = self.w[-1] + sum(w * x for w, x in zip(self.w, feats))
         return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
+
+    def probs(self, x: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-(x @ np.asarray(self.w[:-1]) + self.w[-1])))
 
 
 class Trees:
@@ -193,6 +185,9 @@ class Trees:
 
     def prob(self, feats: list[float]) -> float:
         return float(self.model.predict_proba(np.asarray([feats]))[0, 1])
+
+    def probs(self, x: np.ndarray) -> np.ndarray:
+        return self.model.predict_proba(x)[:, 1]
 
 
 def fit(kind: str, x: np.ndarray, y: np.ndarray, sw: np.ndarray, l2: float) -> Any:
@@ -228,12 +223,70 @@ def _auc(scores: np.ndarray, y: np.ndarray) -> float:
 _MODEL: Any = None
 
 
+def _cost(specs: list[str], cache: Path | None, stories: int = 2000) -> dict[str, Any]:
+    """Microseconds a story for the join decision alone (features of the top candidate + a dot
+    product), on the candidate lists the first ``stories`` stories of each file meet."""
+    w = [0.01] * (len(JOIN_FEATURES) + 1)
+    out: dict[str, Any] = {}
+    for spec in specs:
+        prep = load(spec, cache=cache)
+        captured: list[tuple[list, int, float | None, float]] = []
+        run(Prepared(prep.name, prep.stories[:stories], prep.gold[:stories]), _shipped(DEFAULT_CONFIG.threshold),
+            captured)
+        t0 = time.perf_counter()
+        for _ in range(5):
+            for scored, top, hours_first, threshold in captured:
+                x = join_features(scored, top, hours_first, threshold)
+                z = w[-1] + sum(a * b for a, b in zip(w, x))
+                _ = 1.0 / (1.0 + math.exp(-z))
+        us = (time.perf_counter() - t0) / (5 * max(1, len(captured))) * 1e6
+        out[prep.name] = {"decisions": len(captured),
+                          "mean_candidates": round(sum(len(c[0]) for c in captured) / max(1, len(captured)), 1),
+                          "us_per_decision": round(us, 1)}
+    return out
+
+
+def _rows(paths: str) -> tuple[list[str], list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """Rows of one or more collect runs (comma-separated: their union, file by file)."""
+    names: list[str] = []
+    xs: list[np.ndarray] = []
+    ys: list[np.ndarray] = []
+    hs: list[np.ndarray] = []
+    for path in paths.split(","):
+        data = np.load(path)
+        for i, name in enumerate(str(n) for n in data["names"]):
+            x, y, h = data[f"x{i}"][:, : len(JOIN_FEATURES)], data[f"y{i}"], data[f"h{i}"]
+            if name in names:
+                j = names.index(name)
+                xs[j], ys[j], hs[j] = np.vstack([xs[j], x]), np.concatenate([ys[j], y]), np.concatenate([hs[j], h])
+            else:
+                names.append(name)
+                xs.append(x)
+                ys.append(y)
+                hs.append(h)
+    return names, xs, ys, hs
+
+
+def _tune_rows(paths: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The tune rows, every file weighing the same in total."""
+    _names, xs, ys, hs = _rows(paths)
+    tx = np.vstack([x[h == 0] for x, h in zip(xs, hs)])
+    ty = np.concatenate([y[h == 0] for y, h in zip(ys, hs)])
+    n = [int((h == 0).sum()) for h in hs]
+    sw = np.concatenate([np.full(k, len(ty) / (len(n) * max(1, k))) for k in n])
+    return tx, ty, sw
+
+
 def _eval_task(args: tuple[str, Path | None, float]) -> tuple[str, float, dict]:
     spec, cache, th = args
     prep = load(spec, cache=cache)
     t0 = time.perf_counter()
     model = _MODEL
-    pred, _ = run(prep, lambda feats, s, right: model.prob(feats) >= th)
+    if isinstance(model, Logistic):  # the shipped code path: ClusterConfig.join_weights
+        cfg = dataclasses.replace(DEFAULT_CONFIG, join_weights=tuple(model.w), join_threshold=th)
+        pred = run_clusterer(prep.stories, config=cfg)
+    else:
+        pred, _ = run(prep, lambda feats, s, right: model.prob(feats) >= th)
     out = {"tune": half_f1(pred, prep.gold, 0), "holdout": half_f1(pred, prep.gold, 1)}
     print(f"{prep.name} threshold {th}: {out} ({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
     return prep.name, th, out
@@ -242,11 +295,12 @@ def _eval_task(args: tuple[str, Path | None, float]) -> tuple[str, float, dict]:
 def main(argv: list[str] | None = None) -> int:
     global _MODEL
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("collect", "evaluate"))
+    ap.add_argument("command", choices=("collect", "evaluate", "cost"))
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--cache", type=Path)
-    ap.add_argument("--state", choices=("oracle", "shipped"), default="oracle")
-    ap.add_argument("--rows", type=Path, help="rows from collect (evaluate)")
+    ap.add_argument("--state", choices=("oracle", "shipped", "model"), default="oracle",
+                    help="model: the decisions of a model fitted (--model) on --rows at --thresholds[0]")
+    ap.add_argument("--rows", help="rows from collect (comma-separated: their union)")
     ap.add_argument("--model", choices=("logistic", "trees"), default="logistic")
     ap.add_argument("--l2", type=float, default=1.0)
     ap.add_argument("--thresholds", type=lambda s: tuple(float(x) for x in s.split(",")), default=(0.4, 0.5))
@@ -259,8 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         specs = [specs[int(i)] for i in args.files.split(",")]
     for spec in specs:
         load(spec, cache=args.cache)
+    if args.command == "cost":
+        print(orjson.dumps(_cost(specs, args.cache), option=orjson.OPT_INDENT_2).decode())
+        return 0
     if args.command == "collect":
-        tasks = [(spec, args.cache, args.state) for spec in specs]
+        if args.state == "model":
+            _MODEL = fit(args.model, *_tune_rows(args.rows), args.l2)
+        tasks = [(spec, args.cache, args.state, args.thresholds[0]) for spec in specs]
         if args.processes > 1:
             with Pool(args.processes) as pool:
                 res = pool.map(_collect_task, tasks, chunksize=1)
@@ -272,23 +331,15 @@ def main(argv: list[str] | None = None) -> int:
         print(orjson.dumps({r[0]: r[4] for r in res}, option=orjson.OPT_INDENT_2).decode())
         return 0
 
-    data = np.load(args.rows)
-    names = list(data["names"])
-    xs = [data[f"x{i}"] for i in range(len(names))]
-    ys = [data[f"y{i}"] for i in range(len(names))]
-    hs = [data[f"h{i}"] for i in range(len(names))]
-    tx = np.vstack([x[h == 0] for x, h in zip(xs, hs)])
-    ty = np.concatenate([y[h == 0] for y, h in zip(ys, hs)])
-    total = len(ty)
-    sw = np.concatenate([np.full(int((h == 0).sum()), total / (len(names) * max(1, int((h == 0).sum())))) for h in hs])
+    names, xs, ys, hs = _rows(args.rows)
     t0 = time.perf_counter()
-    model = fit(args.model, tx, ty, sw, args.l2)
+    model = fit(args.model, *_tune_rows(args.rows), args.l2)
     fit_s = time.perf_counter() - t0
     offline = {}
     ip = JOIN_FEATURES.index("top_p")
     for name, x, y, h in zip(names, xs, ys, hs):
         ho = h == 1
-        probs = np.asarray([model.prob(list(r)) for r in x[ho]])
+        probs = model.probs(x[ho])
         offline[name] = {"rows_holdout": int(ho.sum()), "right_share": round(float(y[ho].mean()), 4),
                          "auc_model": round(_auc(probs, y[ho]), 4), "auc_score": round(_auc(x[ho][:, ip], y[ho]), 4)}
     print(orjson.dumps(offline).decode(), file=sys.stderr, flush=True)
@@ -309,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
         for half in ("tune", "holdout"):
             t.setdefault("macro", {})[half] = round(sum(v[half] for k, v in t.items() if k != "macro") / len(specs), 4)
     best = max(table, key=lambda th: (table[th]["macro"]["tune"], th))
-    out = {"model": args.model, "rows": args.rows.name, "fit_seconds": round(fit_s, 2), "offline_holdout": offline,
+    out = {"model": args.model, "rows": args.rows, "fit_seconds": round(fit_s, 2), "offline_holdout": offline,
            "by_threshold": table, "chosen_threshold": float(best), "chosen": table[best]}
     if args.model == "logistic":
         out["weights"] = dict(zip((*JOIN_FEATURES, "bias"), (round(w, 4) for w in model.w)))
