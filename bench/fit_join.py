@@ -180,11 +180,27 @@ class Logistic:
 
 
 class Trees:
+    """A fitted HistGradientBoostingClassifier, evaluated in plain Python from its node arrays (the
+    form it would ship in: JSON lists, a few comparisons per tree, no scikit-learn at run time)."""
+
     def __init__(self, model: Any) -> None:
         self.model = model
+        self.base = float(np.ravel(model._baseline_prediction)[0])
+        self.trees = [[(int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]),
+                        bool(n["is_leaf"]), float(n["value"])) for n in predictors[0].nodes]
+                      for predictors in model._predictors]
 
     def prob(self, feats: list[float]) -> float:
-        return float(self.model.predict_proba(np.asarray([feats]))[0, 1])
+        z = self.base
+        for nodes in self.trees:
+            i = 0
+            while True:
+                f, th, left, right, leaf, value = nodes[i]
+                if leaf:
+                    z += value
+                    break
+                i = left if feats[f] <= th else right
+        return 1.0 / (1.0 + math.exp(-z)) if z >= 0 else math.exp(z) / (1.0 + math.exp(z))
 
     def probs(self, x: np.ndarray) -> np.ndarray:
         return self.model.predict_proba(x)[:, 1]
