@@ -97,8 +97,11 @@ class ClusterConfig:
     # probability reaches ``join_threshold``. Empty: join when the top score reaches ``threshold``.
     # Used with the semantic model only (without it, and for a cross-language top candidate, the
     # top score against the threshold decides, as before).
-    join_weights: tuple[float, ...] = ()
-    join_threshold: float = 0.5
+    join_weights: tuple[float, ...] = (
+        -0.0253, 0.855, 0.4294, 0.037, 0.1475, 0.5181, 0.2413, 0.1021, 1.0778, 1.7221, -1.3179, 1.6194, -3.7839, 2.0355,
+        0.0949, 0.7098, -1.0509, -0.8062, 1.0153, 4.7455, -0.729, 1.7443, 2.3641, -1.3565, 0.201, 0.0288, 0.041, 0.1714,
+        -0.6036, 3.3247, -0.2953, -0.7523, -3.9207, 0.4259, -3.0675)
+    join_threshold: float = 0.45
     semantic: bool = True  # use the semantic model when it is installed
     sem_memory: int = 8  # an event's semantic centroid weighs at most this many stories against a new one
     number_cap: int = 3
