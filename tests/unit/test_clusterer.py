@@ -466,7 +466,8 @@ def test_join_features_describe_the_top_candidate_against_the_others():
     assert x["best_body"] == 0.0 and abs(x["gap_body"] + 0.1) < 1e-12  # "a" has the better body cosine
     assert x["best_head"] == 1.0 and x["best_sem"] == 1.0 and abs(x["gap_sem"] - 0.1) < 1e-12  # negative cosines
     assert x["index_rank"] == 1 / 16 and x["event_age"] == 0.0 and x["event_size_raw"] > 0
-    alone = dict(zip(JOIN_FEATURE_NAMES, join_features(scored[1:2], 0, 24.0, 0.4), strict=True))
+    only = [("b", {"n": 7}, _pair(0.4, 0.6, 0.0, 0.2), 0.8)]
+    alone = dict(zip(JOIN_FEATURE_NAMES, join_features(only, 0, 24.0, 0.4), strict=True))
     assert alone["second_p"] == 0.0 and alone["best_body"] == alone["best_sem"] == 1.0 and alone["event_age"] > 0
 
 
