@@ -16,6 +16,12 @@ joins the best-matching live event of its shard or founds a new one.
   articles, title + lead, headlines only — one configuration for every stream. A story in a
   language the event has not seen yet is also scored on names and figures alone (hand-set
   ``cross_weights``: the dev data is monolingual), and the better of the two counts.
+* **Join or found**: the top-scored candidate is joined when a second logistic model over it says
+  so (``join_features``: its pair features and score, the runner-up's score and the margin, how
+  many candidates there were and how many reach the threshold, whether it is also the best by body,
+  headline, names and semantic cosine, its place in the index's order, the event's age and size;
+  ``join_weights``, fitted by ``bench/fit_join.py`` on the tune halves). Without the semantic model,
+  and for a top candidate in another language, its score against ``threshold`` decides.
 * **Candidates**: an inverted index (term -> live events, most recently updated last) queried with
   the story's rarest terms; very long posting lists are read only for their most recent events,
   so the cost per story does not grow with the number of live events.
