@@ -1,8 +1,13 @@
 """A learned join decision over the top-scored candidate (issue 12, session 8): fit and measure.
 
     python bench/fit_join.py collect [--cache DIR] [--state oracle|shipped] --out ROWS.npz
-    python bench/fit_join.py evaluate [--cache DIR] --rows ROWS.npz --model logistic|trees
-                                      [--thresholds 0.3,0.4,0.5] [--out FILE.json]
+    python bench/fit_join.py evaluate [--cache DIR] --rows ROWS.npz[,MORE.npz] --model logistic|trees
+                                      [--thresholds 0.4,0.45,0.5] [--out FILE.json]
+    python bench/fit_join.py cost [--cache DIR]
+
+Shipped (``ClusterConfig.join_weights`` / ``join_threshold``): ``collect --state oracle``, then
+``evaluate --model logistic --thresholds 0.4,0.45,0.5`` (0.45: best macro tune); results and the
+variants tried in bench/README.md, "A learned join decision".
 
 The shipped clusterer ranks a story's candidates by one logistic score and joins the top one iff
 that score reaches ``threshold``. ``bench/cluster_oracle.py`` showed the ranking is mostly right and
@@ -27,6 +32,9 @@ cross-language pair, a story without a semantic vector.
    then runs the real cluster stage over whole files with the new decision for each threshold and
    reports the tune and HOLDOUT halves' B-cubed F1 as ``fit_clusterer.py`` does
    (``half_f1``). The threshold is the one with the best macro tune F1.
+
+3. ``cost``: microseconds a story for the decision alone, and the cluster stage with and without it
+   (alternated in one process).
 
 Run it under ``nice -n 19``: one pass over the suite costs what one ``wirestream eval clustering
 --suite`` does.
@@ -256,9 +264,21 @@ def _cost(specs: list[str], cache: Path | None, stories: int = 2000) -> dict[str
                 z = w[-1] + sum(a * b for a, b in zip(w, x))
                 _ = 1.0 / (1.0 + math.exp(-z))
         us = (time.perf_counter() - t0) / (5 * max(1, len(captured))) * 1e6
+        # the whole cluster stage with and without the join decision, alternated (a shared machine's
+        # load hits both alike): ms a story, median of 3 rounds
+        stories_n = prep.stories[:stories]
+        n = max(1, sum(1 for x in stories_n if x is not None))
+        stage_ms: dict[str, list[float]] = {"join": [], "threshold": []}
+        configs = {"join": DEFAULT_CONFIG, "threshold": dataclasses.replace(DEFAULT_CONFIG, join_weights=())}
+        for r in range(3):
+            for name in (("join", "threshold") if r % 2 == 0 else ("threshold", "join")):
+                t1 = time.process_time()
+                run_clusterer(stories_n, config=configs[name])
+                stage_ms[name].append(1000 * (time.process_time() - t1) / n)
         out[prep.name] = {"decisions": len(captured),
                           "mean_candidates": round(sum(len(c[0]) for c in captured) / max(1, len(captured)), 1),
-                          "us_per_decision": round(us, 1)}
+                          "us_per_decision": round(us, 1),
+                          "stage_cpu_ms_per_story": {k: round(sorted(v)[1], 3) for k, v in stage_ms.items()}}
     return out
 
 
