@@ -19,7 +19,9 @@ title + lead, headlines only); every file is split by gold event (CRC32 parity o
    stream, unlabelled: how many live events compete for a story matters).
 
 Prints JSON: the weights, the threshold and per-file B-cubed F1 on the tune and *holdout* halves
-for the fitted and the shipped configurations. ``--baseline`` instead sweeps the baseline's one
+for the fitted configuration (its top score against the threshold decides the join) and the shipped
+one (with its learned join decision, ``ClusterConfig.join_weights``; after a refit of the score,
+``bench/fit_join.py`` fits that decision again). ``--baseline`` instead sweeps the baseline's one
 threshold over the whole suite (``streams.eval.baseline``).
 """
 
@@ -154,7 +156,9 @@ def main(argv: list[str] | None = None) -> int:
 
     scores = {}
     for th in args.thresholds:
-        cfg = dataclasses.replace(base, **{w_field: weights, th_field: th})
+        # the first stage alone: the join model (bench/fit_join.py) is fitted on the shipped score, and
+        # must be fitted again over new weights
+        cfg = dataclasses.replace(base, **{w_field: weights, th_field: th}, join_weights=())
         scores[th] = halves(preps, cfg)
         print(f"threshold {th}: " + " ".join(f"{k} {v['tune']:.4f}" for k, v in scores[th].items()), file=sys.stderr)
     best = max(args.thresholds, key=lambda th: (scores[th]["macro"]["tune"], -th))

@@ -16,6 +16,12 @@ joins the best-matching live event of its shard or founds a new one.
   articles, title + lead, headlines only — one configuration for every stream. A story in a
   language the event has not seen yet is also scored on names and figures alone (hand-set
   ``cross_weights``: the dev data is monolingual), and the better of the two counts.
+* **Join or found**: the top-scored candidate is joined when a second logistic model over it says
+  so (``join_features``: its pair features and score, the runner-up's score and the margin, how
+  many candidates there were and how many reach the threshold, whether it is also the best by body,
+  headline, names and semantic cosine, its place in the index's order, the event's age and size;
+  ``join_weights``, fitted by ``bench/fit_join.py`` on the tune halves). Without the semantic model,
+  and for a top candidate in another language, its score against ``threshold`` decides.
 * **Candidates**: an inverted index (term -> live events, most recently updated last) queried with
   the story's rarest terms; very long posting lists are read only for their most recent events,
   so the cost per story does not grow with the number of live events.
@@ -45,12 +51,20 @@ from . import embedding, termstats
 from .features import StoryFeatures, extract
 from .models import EnrichedStory
 
-__all__ = ["DEFAULT_CONFIG", "FEATURE_NAMES", "ClusterConfig", "Clusterer", "pair_features", "sem_cosines"]
+__all__ = ["DEFAULT_CONFIG", "FEATURE_NAMES", "JOIN_FEATURE_NAMES", "ClusterConfig", "Clusterer", "join_features",
+           "pair_features", "sem_cosines"]
 
 FEATURE_NAMES = ("body_cos", "head_cos", "head_body_cos", "names_cos", "shared_numbers", "shared_idf",
                  "shared_names_idf", "numbers_disjoint", "shared_top_idf", "log_hours", "undated", "short",
                  "short_body_cos", "short_shared_idf", "no_headline", "event_size", "sem_cos", "short_sem_cos",
                  "bias")
+# The join decision's features: the top-scored candidate's pair features (without the bias) and the
+# context the pair score does not see (``join_features``).
+JOIN_FEATURE_NAMES = (*FEATURE_NAMES[:-1], "top_p", "top_logit", "second_p", "margin", "n_candidates", "n_above",
+                      "best_body", "best_head", "best_names", "best_sem", "gap_body", "gap_sem", "gap_names",
+                      "index_rank", "event_age", "event_size_raw")
+_F = {n: i for i, n in enumerate(FEATURE_NAMES)}
+_LOG17 = math.log(17.0)
 # Event size enters as log1p(n) / 3, held at 16 stories: the dev events rarely grow past it, and a
 # term fitted on them must not extrapolate (a 60-story running event would score below the threshold
 # against a copy of its own story).
@@ -85,6 +99,16 @@ class ClusterConfig:
     weights_plain: tuple[float, ...] = (10.06, 3.318, -0.94, 1.028, 0.36, 4.676, -2.336, -0.923, 14.443, -4.141, -3.288,
                                         8.991, -8.347, -1.55, 1.49, -7.471, 0.0, 0.0, -7.3)
     threshold_plain: float = 0.4
+    # Join decision over the top-scored candidate (``join_features``): a second logistic model over
+    # JOIN_FEATURE_NAMES (+ bias), fitted by ``bench/fit_join.py`` on the tune halves; join when its
+    # probability reaches ``join_threshold``. Empty: join when the top score reaches ``threshold``.
+    # Used with the semantic model only (without it, and for a cross-language top candidate, the
+    # top score against the threshold decides, as before).
+    join_weights: tuple[float, ...] = (
+        -0.0253, 0.855, 0.4294, 0.037, 0.1475, 0.5181, 0.2413, 0.1021, 1.0778, 1.7221, -1.3179, 1.6194, -3.7839, 2.0355,
+        0.0949, 0.7098, -1.0509, -0.8062, 1.0153, 4.7455, -0.729, 1.7443, 2.3641, -1.3565, 0.201, 0.0288, 0.041, 0.1714,
+        -0.6036, 3.3247, -0.2953, -0.7523, -3.9207, 0.4259, -3.0675)
+    join_threshold: float = 0.45
     semantic: bool = True  # use the semantic model when it is installed
     sem_memory: int = 8  # an event's semantic centroid weighs at most this many stories against a new one
     number_cap: int = 3
@@ -146,6 +170,36 @@ def pair_features(sf: StoryFeatures, p: dict[str, Any], cfg: ClusterConfig = DEF
             0.0 if hours is None else math.log1p(hours) / 5.0, 1.0 if hours is None else 0.0,
             short, short * body_cos, short * shared_idf, 0.0 if head else 1.0,
             _EVENT_SIZE[min(p["n"], _SIZE_CAP)], sem, short * sem, 1.0]
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1.0 - 1e-6)
+    return math.log(p / (1.0 - p))
+
+
+def join_features(scored: list[tuple[str, dict[str, Any], list[float], float]], top: int, hours_first: float | None,
+                  threshold: float) -> list[float]:
+    """The join decision's features (order: JOIN_FEATURE_NAMES) for the top-scored candidate.
+
+    ``scored``: (event id, profile, pair features, score) of every candidate in the index's order;
+    ``top``: the position of the top-scored one; ``hours_first``: hours since the event's first
+    story (None while the stream carries no time). What the pair score cannot see: how the
+    runner-up scored, how many candidates there were and how many reach the threshold, whether the
+    top one is also the best by body, headline, names and semantic cosine (and by how much), its
+    place in the index's order, the event's age and its size uncapped.
+    """
+    _e, p, f, s = scored[top]
+    above = sum(1 for x in scored if x[3] >= threshold)
+    others = [x[2] for i, x in enumerate(scored) if i != top]
+    second = max((x[3] for i, x in enumerate(scored) if i != top), default=0.0)
+    # the best other candidate by each sub-similarity (cosines of the semantic vectors can be negative)
+    ob, oh, on, os_ = (max((g[_F[k]] for g in others), default=0.0)
+                       for k in ("body_cos", "head_cos", "names_cos", "sem_cos"))
+    b, h, n, sem = f[_F["body_cos"]], f[_F["head_cos"]], f[_F["names_cos"]], f[_F["sem_cos"]]
+    return [*f[:-1], s, _logit(s) / 10.0, second, s - second, math.log1p(len(scored)) / _LOG17,
+            math.log1p(above) / _LOG17, 1.0 if b >= ob else 0.0, 1.0 if h >= oh else 0.0, 1.0 if n >= on else 0.0,
+            1.0 if sem >= os_ else 0.0, b - ob, sem - os_, n - on, top / 16.0,
+            0.0 if hours_first is None else math.log1p(hours_first) / 5.0, math.log1p(p["n"]) / 5.0]
 
 
 def sem_cosines(sf: StoryFeatures, profiles: list[dict[str, Any]]) -> list[float]:
@@ -259,6 +313,7 @@ class Clusterer:
         self.embedder = embedding.load() if config.semantic else None
         self.weights = config.weights if self.embedder is not None else config.weights_plain
         self.threshold = config.threshold if self.embedder is not None else config.threshold_plain
+        self.join_weights = config.join_weights if self.embedder is not None else ()
         self.rebuild_index()
 
     # --- caches ------------------------------------------------------------------------------
@@ -461,7 +516,10 @@ class Clusterer:
             st = self._shard(p["shard"])
         if sem is None:
             sem = sem_cosines(sf, [p])[0]
-        f = pair_features(sf, p, cfg, self.hours(st, p, now), sem)
+        return self._score(pair_features(sf, p, cfg, self.hours(st, p, now), sem), p, lang)
+
+    def _score(self, f: list[float], p: dict[str, Any], lang: str | None) -> float:
+        cfg = self.cfg
         if lang is not None and lang not in p.get("l", ()):
             # Another language than the event's: words differ, names and figures carry the match; and
             # the semantic vectors (an English-centric model) do not: the weights fitted without them.
@@ -474,16 +532,27 @@ class Clusterer:
     def best_event(self, story: EnrichedStory, now: float) -> tuple[str | None, float]:
         st = self._advance(story.shard, now)
         sf = self.features(story, st)
-        best, best_score = None, 0.0
         found = [(e, p) for e in self.candidates(sf, st) if (p := self.profiles.get(e)) is not None]
+        if not found:
+            return None, 0.0
         sems = self._sem_cosines(sf, found)
-        for (event_id, p), sem in zip(found, sems):
-            s = self.score(sf, p, now, story.lang, st, sem)
-            if s > best_score or (s == best_score and best is not None and event_id < best):
-                best, best_score = event_id, s
-        if best is not None and best_score >= self.threshold:
-            return best, best_score
-        return None, best_score
+        scored = []
+        top = 0
+        for i, ((event_id, p), sem) in enumerate(zip(found, sems)):
+            f = pair_features(sf, p, self.cfg, self.hours(st, p, now), sem)
+            s = self._score(f, p, story.lang)
+            scored.append((event_id, p, f, s))
+            if s > scored[top][3] or (s == scored[top][3] and event_id < scored[top][0]):
+                top = i
+        best, p, _f, best_score = scored[top]
+        if self.join_weights and (story.lang is None or story.lang in p.get("l", ())):
+            x = join_features(scored, top, self.hours(st, {"last": p["first"]}, now), self.threshold)
+            w = self.join_weights
+            z = w[-1] + sum(a * b for a, b in zip(w, x))
+            join = _sigmoid(z) >= self.cfg.join_threshold
+        else:
+            join = best_score >= self.threshold
+        return (best if join else None), best_score
 
     def _centroid(self, event_id: str, s: str) -> tuple[str, np.ndarray, int]:
         """(s, s decoded, its squared norm) of an event whose profile's centroid is ``s``."""

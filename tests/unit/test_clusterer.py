@@ -544,3 +544,44 @@ def test_merge_top_is_its_definition(profile, vec, k):
     fast = _merge_top(terms, weights, vec, 200.0, k)
     plain = _merge_top_by_definition(terms, weights, vec, 200.0, k)
     assert fast == plain and [type(w) for w in fast[1]] == [type(w) for w in plain[1]]
+
+
+# --- the join decision over the top candidate ------------------------------------------------------
+
+def _pair(body: float, head: float, names: float, sem: float) -> list[float]:
+    from streams.core.clusterer import FEATURE_NAMES
+
+    f = [0.0] * len(FEATURE_NAMES)
+    for name, value in (("body_cos", body), ("head_cos", head), ("names_cos", names), ("sem_cos", sem),
+                        ("bias", 1.0)):
+        f[FEATURE_NAMES.index(name)] = value
+    return f
+
+
+def test_join_features_describe_the_top_candidate_against_the_others():
+    from streams.core.clusterer import JOIN_FEATURE_NAMES, join_features
+
+    scored = [("a", {"n": 3}, _pair(0.5, 0.1, 0.2, -0.2), 0.3),
+              ("b", {"n": 7}, _pair(0.4, 0.6, 0.0, -0.1), 0.8),
+              ("c", {"n": 1}, _pair(0.2, 0.0, 0.1, -0.3), 0.5)]
+    x = dict(zip(JOIN_FEATURE_NAMES, join_features(scored, 1, None, 0.4), strict=True))
+    assert x["top_p"] == 0.8 and x["second_p"] == 0.5 and abs(x["margin"] - 0.3) < 1e-12
+    assert x["best_body"] == 0.0 and abs(x["gap_body"] + 0.1) < 1e-12  # "a" has the better body cosine
+    assert x["best_head"] == 1.0 and x["best_sem"] == 1.0 and abs(x["gap_sem"] - 0.1) < 1e-12  # negative cosines
+    assert x["index_rank"] == 1 / 16 and x["event_age"] == 0.0 and x["event_size_raw"] > 0
+    only = [("b", {"n": 7}, _pair(0.4, 0.6, 0.0, 0.2), 0.8)]
+    alone = dict(zip(JOIN_FEATURE_NAMES, join_features(only, 0, 24.0, 0.4), strict=True))
+    assert alone["second_p"] == 0.0 and alone["best_body"] == alone["best_sem"] == 1.0 and alone["event_age"] > 0
+
+
+def test_join_decision_is_used_only_with_the_semantic_model():
+    cfg = ClusterConfig(semantic=False)
+    assert cfg.join_weights  # shipped, but fitted with the semantic features
+    cl = Clusterer({}, window_seconds=3 * DAY, config=cfg)
+    assert cl.join_weights == ()
+
+
+def test_join_decision_weights_match_the_features():
+    from streams.core.clusterer import DEFAULT_CONFIG, JOIN_FEATURE_NAMES
+
+    assert len(DEFAULT_CONFIG.join_weights) in (0, len(JOIN_FEATURE_NAMES) + 1)
