@@ -13,7 +13,9 @@ what a single-pass clusterer making those decisions would have scored.
 
 An event's label is the majority gold label of the labelled stories in it so far. Modes:
 
-* ``shipped`` — the shipped decision (top-scored candidate if its score reaches the threshold).
+* ``shipped`` — the threshold rule (top-scored candidate if its score reaches the threshold): the
+  shipped decision when these bounds were measured; the learned join decision that replaced it
+  since (``ClusterConfig.join_weights``, ``bench/fit_join.py``) is measured by ``fit_join.py``.
   Must reproduce ``wirestream eval clustering --suite``: the check that this script is right.
 * ``join`` — perfect join decision on the shipped ranking: join the top-scored candidate iff its
   label is the story's, else found a new event. Bounds ANY threshold, adaptive threshold or
