@@ -16,7 +16,7 @@ An event's label is the majority gold label of the labelled stories in it so far
 * ``shipped`` — the threshold rule (top-scored candidate if its score reaches the threshold): the
   shipped decision when these bounds were measured; the learned join decision that replaced it
   since (``ClusterConfig.join_weights``, ``bench/fit_join.py``) is measured by ``fit_join.py``.
-  Must reproduce ``wirestream eval clustering --suite``: the check that this script is right.
+  It reproduced ``wirestream eval clustering --suite`` of that clusterer: the check that this script is right.
 * ``join`` — perfect join decision on the shipped ranking: join the top-scored candidate iff its
   label is the story's, else found a new event. Bounds ANY threshold, adaptive threshold or
   join-or-found rule over the shipped score and ranking.
