@@ -397,7 +397,7 @@ def test_filters_match_lang_source_and_fact_count():
     (200, Decision.DELIVERED), (204, Decision.DELIVERED), (None, Decision.RETRY), (500, Decision.RETRY),
     (503, Decision.RETRY), (408, Decision.RETRY), (409, Decision.RETRY), (425, Decision.RETRY),
     (429, Decision.RETRY), (599, Decision.RETRY), (400, Decision.PERMANENT), (403, Decision.PERMANENT),
-    (422, Decision.PERMANENT), (302, Decision.PERMANENT), (400, Decision.PERMANENT),
+    (422, Decision.PERMANENT), (302, Decision.PERMANENT),
     (401, Decision.PERMANENT), (404, Decision.PERMANENT), (410, Decision.PERMANENT), (301, Decision.PERMANENT),
 ])
 def test_classify(status, decision):
